@@ -1,0 +1,1 @@
+"""ctt_keras.checkpoints."""

@@ -1,0 +1,1 @@
+"""tf.data builders for the datasets of the Conv-TT-LSTM paper (one module per dataset)."""
