@@ -7,3 +7,8 @@ explicitly.
 """
 
 __version__ = "0.1.0"
+
+from ctt_keras import layers, losses, models  # noqa: E402
+from ctt_keras.layers import ConvLSTMCell, ConvRNN, ConvTTLSTMCell  # noqa: E402
+from ctt_keras.losses import L1L2Loss  # noqa: E402
+from ctt_keras.models import VideoPredictor  # noqa: E402

@@ -1,1 +1,11 @@
-"""ctt_keras.checkpoints."""
+"""Reading foreign checkpoints and mapping them to ctt_keras weights."""
+
+from ctt_keras.checkpoints.nvlabs import (
+    assign_nvlabs_weights,
+    from_nvlabs,
+    infer_config,
+    load_state_dict,
+    nvlabs_state_dict,
+)
+
+__all__ = ["from_nvlabs", "assign_nvlabs_weights", "infer_config", "load_state_dict", "nvlabs_state_dict"]

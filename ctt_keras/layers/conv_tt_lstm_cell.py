@@ -1,0 +1,243 @@
+"""The Convolutional Tensor-Train LSTM cell (SPEC §2)."""
+
+import keras
+from keras import ops
+
+from ctt_keras.layers import _common
+
+
+@keras.saving.register_keras_serializable(package="ctt_keras")
+class ConvTTLSTMCell(keras.layers.Layer):
+    """One step of the Convolutional Tensor-Train LSTM (Su et al., NeurIPS 2020).
+
+    With order `N`, steps `M >= N`, rank `r` and `L = M - N + 1`, the cell keeps
+    the cell state `c` and the last `M` hidden states. Pre-processing
+    convolutions `U_0 .. U_{N-1}` (`Ch * L -> r`) read the `N` overlapping
+    windows of `L` consecutive hidden states (oldest first), a chain of
+    tensor-train cores `W_0 .. W_{N-2}` (`r -> r`) combines them:
+    `T_0 = U_0(w_0)`, `T_l = U_l(w_l) + W_{l-1}(T_{l-1})`, and one gate
+    convolution over `[x_t ; T_{N-1}]` gives i, f, o, g as in `ConvLSTMCell`.
+    Every convolution has a bias, exactly as the official code.
+
+    Implementation note: the maps `U_l` are linear in each hidden state, so a
+    new state `h_t` is projected once, by one wide convolution, onto all the
+    `N * L` kernel slices it will ever meet (`Ch -> N * L * r`); the state list
+    keeps these bias-free projections instead of the raw hidden states. The
+    arithmetic is the same as the official code's; the convolutions are fewer
+    and wider.
+
+    Args:
+        filters: Number of hidden channels `Ch`.
+        kernel_size: Odd int or pair of odd ints, shared by every convolution.
+        order: Tensor-train order `N` (number of pre-processing maps), >= 1.
+        steps: Number of past hidden states `M` kept, >= `order`.
+        rank: Tensor-train rank `r` (channels of the chain), >= 1.
+        kernel_initializer: Initialiser of all kernels; `None` (default) =
+            PyTorch's conv default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+        bias_initializer: Initialiser of all biases; `None` as above.
+        kernel_regularizer, bias_regularizer: Optional regularisers.
+        **kwargs: Standard layer arguments.
+
+    Call arguments:
+        inputs: `[batch, height, width, in_channels]`, one time step.
+        states: list `[h, c, p_1, ..., p_M]`: the last output `h_{t-1}`, the
+            cell state `c_{t-1}` (both `[batch, height, width, filters]`) and
+            the projections of the last `M` hidden states, oldest first (each
+            `[batch, height, width, order * L * rank]`). Zeros = the official
+            zero history.
+        training: Unused; accepted for the RNN interface.
+
+    Returns:
+        `(h_t, new_states)`.
+
+    Input shape:
+        `[batch, height, width, in_channels]` with known height and width.
+
+    Output shape:
+        `[batch, height, width, filters]`.
+
+    Example:
+
+    >>> cell = ConvTTLSTMCell(filters=8, kernel_size=3, order=3, steps=3, rank=4)
+    >>> layer = ctt_keras.layers.ConvRNN(cell, return_sequences=True)
+    >>> layer(np.zeros((2, 5, 16, 16, 1), "float32")).shape
+    (2, 5, 16, 16, 8)
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        order=3,
+        steps=3,
+        rank=8,
+        kernel_initializer=None,
+        bias_initializer=None,
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = _common.check_positive_int("filters", filters)
+        self.kernel_size = _common.check_kernel_size(kernel_size)
+        self.order = _common.check_positive_int("order", order)
+        self.steps = _common.check_positive_int("steps", steps)
+        self.rank = _common.check_positive_int("rank", rank)
+        if self.steps < self.order:
+            raise ValueError(
+                f"`steps` must be >= `order` (the windows of L = steps - order + 1 states need "
+                f"steps >= order), got steps={steps}, order={order}."
+            )
+        self.window = self.steps - self.order + 1
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.state_size = [-1] * (2 + self.steps)
+        self.spatial_dims = None
+        self.input_channels = None
+
+    @property
+    def projection_channels(self):
+        """Channels of the stored projection of one hidden state: `order * L * rank`."""
+        return self.order * self.window * self.rank
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 4:
+            raise ValueError(
+                f"{self.name}: expected a step input [batch, height, width, channels], got {input_shape}."
+            )
+        if None in input_shape[1:]:
+            raise ValueError(
+                f"{self.name}: height, width and channels must be known, got input shape {input_shape}."
+            )
+        self.spatial_dims = tuple(input_shape[1:3])
+        self.input_channels = int(input_shape[-1])
+        kh, kw = self.kernel_size
+        ch, r = self.filters, self.rank
+
+        def initializers(fan_in_channels):
+            return _common.conv_initializers(
+                self.kernel_initializer, self.bias_initializer, fan_in_channels * kh * kw
+            )
+
+        # U_0..U_{N-1}: one kernel for all maps and window positions. Output
+        # channel (l * L + j) * r + q is U_l's output q applied to the j-th
+        # (oldest first) state of its window.
+        kernel_init, bias_init = initializers(ch * self.window)
+        self.projection_kernel = self.add_weight(
+            name="projection_kernel",
+            shape=(kh, kw, ch, self.projection_channels),
+            initializer=_WindowKernelInitializer(kernel_init, self.order, self.window, r),
+            regularizer=self.kernel_regularizer,
+        )
+        self.projection_bias = self.add_weight(
+            name="projection_bias",
+            shape=(self.order * r,),
+            initializer=bias_init,
+            regularizer=self.bias_regularizer,
+        )
+        kernel_init, bias_init = initializers(r)
+        self.core_kernels = []
+        self.core_biases = []
+        for i in range(self.order - 1):
+            self.core_kernels.append(
+                self.add_weight(
+                    name=f"core_kernel_{i}",
+                    shape=(kh, kw, r, r),
+                    initializer=kernel_init,
+                    regularizer=self.kernel_regularizer,
+                )
+            )
+            self.core_biases.append(
+                self.add_weight(
+                    name=f"core_bias_{i}", shape=(r,), initializer=bias_init, regularizer=self.bias_regularizer
+                )
+            )
+        gate_in = self.input_channels + r
+        kernel_init, bias_init = initializers(gate_in)
+        self.gate_kernel = self.add_weight(
+            name="gate_kernel",
+            shape=(kh, kw, gate_in, 4 * ch),
+            initializer=kernel_init,
+            regularizer=self.kernel_regularizer,
+        )
+        self.gate_bias = self.add_weight(
+            name="gate_bias", shape=(4 * ch,), initializer=bias_init, regularizer=self.bias_regularizer
+        )
+
+    def tensor_train(self, projections):
+        """The chain output `T_{N-1}` from the stored projections (oldest first)."""
+        r, L = self.rank, self.window
+        biases = ops.split(self.projection_bias, self.order, axis=-1)
+        t = None
+        for l in range(self.order):
+            # U_l(w_l): its window is the states at positions l .. l + L - 1.
+            u = biases[l]
+            for j in range(L):
+                start = (l * L + j) * r
+                u = u + projections[l + j][..., start : start + r]
+            if t is None:
+                t = u
+            else:
+                t = u + _common.conv_same(t, self.core_kernels[l - 1], self.core_biases[l - 1])
+        return t
+
+    def call(self, inputs, states, training=None):
+        _common.check_step_input(self.name, inputs, self.input_channels)
+        c_prev = states[1]
+        projections = list(states[2:])
+        t = self.tensor_train(projections)
+        gates = _common.conv_same(ops.concatenate([inputs, t], axis=-1), self.gate_kernel, self.gate_bias)
+        h, c = _common.lstm_update(gates, c_prev)
+        new_projection = _common.conv_same(h, self.projection_kernel)
+        return h, [h, c] + projections[1:] + [new_projection]
+
+    def get_initial_state(self, batch_size=None):
+        state_shape = (batch_size,) + self.spatial_dims + (self.filters,)
+        projection_shape = (batch_size,) + self.spatial_dims + (self.projection_channels,)
+        dtype = self.compute_dtype
+        return [ops.zeros(state_shape, dtype), ops.zeros(state_shape, dtype)] + [
+            ops.zeros(projection_shape, dtype) for _ in range(self.steps)
+        ]
+
+    def compute_output_shape(self, input_shape, states_shape=None):
+        shape = tuple(input_shape[:-1]) + (self.filters,)
+        projection = tuple(input_shape[:-1]) + (self.projection_channels,)
+        return shape, [shape, shape] + [projection] * self.steps
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_size": self.kernel_size,
+                "order": self.order,
+                "steps": self.steps,
+                "rank": self.rank,
+                "kernel_initializer": _common.serialize_initializer(self.kernel_initializer),
+                "bias_initializer": _common.serialize_initializer(self.bias_initializer),
+                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+            }
+        )
+        return config
+
+
+class _WindowKernelInitializer(keras.initializers.Initializer):
+    """Initialises the stacked U kernel as `order` independent `[k, k, Ch * L, r]` kernels."""
+
+    def __init__(self, base, order, window, rank):
+        self.base, self.order, self.window, self.rank = base, order, window, rank
+
+    def __call__(self, shape, dtype=None):
+        kh, kw, ch, _ = shape
+        parts = []
+        for _ in range(self.order):
+            k = self.base((kh, kw, self.window * ch, self.rank), dtype=dtype)
+            # [kh, kw, L*Ch, r] -> [kh, kw, Ch, L*r] with channel j*r + q.
+            k = ops.reshape(k, (kh, kw, self.window, ch, self.rank))
+            k = ops.transpose(k, (0, 1, 3, 2, 4))
+            parts.append(ops.reshape(k, (kh, kw, ch, self.window * self.rank)))
+        return ops.concatenate(parts, axis=-1)
