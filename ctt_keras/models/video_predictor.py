@@ -274,6 +274,13 @@ class VideoPredictor(keras.Model):
             jit_compile = devices.default_jit_compile()
         super().compile(optimizer=optimizer, loss=loss, jit_compile=jit_compile, **kwargs)
 
+    def compile_from_config(self, config):
+        """Re-compiles a loaded model with its saved optimizer, loss and metrics."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
+
     def _targets(self, x, y, y_pred):
         # Datasets of bare clips: the targets are the clip's last frames, as many as predictions.
         if y is not None:
