@@ -7,5 +7,13 @@ from ctt_keras.checkpoints.nvlabs import (
     load_state_dict,
     nvlabs_state_dict,
 )
+from ctt_keras.checkpoints.torch_reader import read_torch_checkpoint
 
-__all__ = ["from_nvlabs", "assign_nvlabs_weights", "infer_config", "load_state_dict", "nvlabs_state_dict"]
+__all__ = [
+    "from_nvlabs",
+    "assign_nvlabs_weights",
+    "infer_config",
+    "load_state_dict",
+    "nvlabs_state_dict",
+    "read_torch_checkpoint",
+]
