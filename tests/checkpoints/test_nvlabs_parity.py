@@ -159,3 +159,22 @@ def test_frame_channels_must_match_the_checkpoint(nvlabs_dir):
 def test_not_a_checkpoint_is_refused():
     with pytest.raises(ValueError, match="no official Conv-TT-LSTM parameters"):
         from_nvlabs({"weights": np.zeros(3)})
+
+
+@pytest.mark.parametrize(
+    "checkpoint, vectors",
+    [
+        ("nvlabs_tiny2_state_dict.pt", "tiny2"),
+        ("nvlabs_tiny2_eval_paper_format.pt", "tiny2"),
+        ("nvlabs_tiny2_eval_paper_format_legacy.pt", "tiny2"),
+        ("nvlabs_small_skip_eval_paper_format.pt", "small_skip"),
+        ("nvlabs_small_convlstm_sig_state_dict.pt", "small_convlstm_sig"),
+    ],
+)
+def test_official_pt_checkpoints_reproduce_the_vectors(nvlabs_dir, checkpoint, vectors):
+    data = dict(np.load(nvlabs_dir / f"vectors_{vectors}.npz"))
+    sigmoid = json.loads(str(data["meta_json"]))["config"]["output_sigmoid"]
+    model = from_nvlabs(nvlabs_dir / checkpoint, frame_shape=(16, 16, 1), output_sigmoid=sigmoid)
+    np.testing.assert_allclose(
+        model.predict_frames(nhwc(data["input"]), 10).numpy(), nhwc(data["output"]), atol=1e-5, rtol=0
+    )
