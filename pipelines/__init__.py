@@ -1,1 +1,15 @@
-"""tf.data builders for the datasets of the Conv-TT-LSTM paper (one module per dataset)."""
+"""tf.data builders for the datasets of the Conv-TT-LSTM paper (one module per dataset).
+
+Modules:
+    moving_mnist: Moving-MNIST generator (endless train stream, fixed validation/test sets).
+    moving_mnist_files: readers/writers for `mnist_test_seq.npy`, the official `.npz`, TFRecord shards.
+    mnist_digits: MNIST IDX reader and the bundled MNIST copy.
+    kth: KTH action: `00sequences.txt` parser, TFDS builder over the raw AVIs, clip loader.
+    clips: clip windows, resizing and `split_context` for (context, future) pairs.
+    video: decoding video files (OpenCV or PyAV) with clear errors for bad files.
+    failures: skipping bad source files with a warning and a summary.
+"""
+
+from pipelines import clips, failures, kth, mnist_digits, moving_mnist, moving_mnist_files, video  # noqa: F401
+
+__all__ = ["clips", "failures", "kth", "mnist_digits", "moving_mnist", "moving_mnist_files", "video"]
