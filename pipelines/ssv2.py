@@ -18,7 +18,6 @@ import hashlib
 import json
 import pathlib
 
-import cv2
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -220,6 +219,8 @@ def _find_video(manual_dir, video_id):
 
 
 def _resize(frames, frame_size):
+    import cv2  # optional dependency (the `video` extra), needed only when preparing
+
     height, width = frame_size
     return np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in frames])
 
