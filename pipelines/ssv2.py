@@ -289,6 +289,7 @@ class SomethingSomethingV2(_tfds_base.ManualBuilder):
         return generators
 
     def _generate_examples(self, split, manual_dir, pairs, new_label):
+        kept = 0
         for video_id, ssv2_id in pairs:
             path = _find_video(manual_dir, video_id)
             try:
@@ -299,9 +300,15 @@ class SomethingSomethingV2(_tfds_base.ManualBuilder):
             except (FileNotFoundError, video.VideoDecodeError) as e:
                 self._skipped.skip(path or f"{manual_dir}/{VIDEO_FOLDERS[0]}/{video_id}.webm", e)
                 continue
-            self._kept += 1
+            kept += 1
             yield video_id, {"frames": frames, "label": new_label[ssv2_id], "ssv2_id": ssv2_id,
                              "video_id": video_id}
+        if kept == 0:
+            raise ValueError(f"Something-Something V2: no usable {split!r} video of config "
+                             f"{self.builder_config.name!r} ({len(pairs)} listed in "
+                             f"{manual_dir / SPLIT_FILES[split]}, {len(self._skipped.skipped)} skipped "
+                             f"so far); refusing to build an empty split")
+        self._kept += kept
         self._remaining.discard(split)
         if not self._remaining:
             self._skipped.finish(self._kept)

@@ -127,3 +127,11 @@ def test_load_errors(prepared, tmp_path):
         ssv2.load(tmp_path, "train")
     with pytest.raises(FileNotFoundError, match="something-something-v2-labels.json"):
         ssv2.load(tmp_path / "tfds", "train", manual_dir=tmp_path, config=config)
+
+
+def test_split_without_usable_video_is_an_error(tmp_path):
+    manual = fake.make_fake_ssv2(tmp_path / "manual")
+    config = ssv2.make_config([47], frame_size=(8, 8))  # validation: only 203, which has no file
+    with pytest.raises(Exception, match="no usable 'validation' video"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ssv2.builder(tmp_path / "tfds", config=config, manual_dir=manual)
