@@ -55,6 +55,11 @@ class SequencesFile:
             0-based and end-exclusive (the file's `1-95` becomes `(0, 95)`).
         missing: names of the videos marked `*missing*`.
         official_split: dict `"train"`, `"validation"`, `"test"` -> tuple of person numbers.
+
+    Example:
+    ```python
+    parse_sequences_file("00sequences.txt").missing  # ["person13_handclapping_d3"]
+    ```
     """
 
     def __init__(self, segments, missing, official_split):

@@ -56,6 +56,11 @@ class Ssv2Config(tfds.core.BuilderConfig):
         class_ids: SSv2 label ids (0..173) of the subset, in the order of the new labels 0..K-1.
         frame_size: `(height, width)` of the stored frames.
         note: a sentence stored in the dataset's metadata (e.g. that the subset is a reconstruction).
+
+    Example:
+    ```python
+    config = Ssv2Config(name="three", class_ids=(16, 47, 149), frame_size=(64, 64), note="mine")
+    ```
     """
 
     class_ids: tuple = SUBSET_41_IDS
@@ -130,7 +135,19 @@ def _resolve_classes(classes, labels_path):
 
 
 def strip_brackets(template):
-    """Removes the placeholder brackets of a template: `"Holding [something]"` -> `"Holding something"`."""
+    """Removes the placeholder brackets of a template, as the labels file spells templates.
+
+    Args:
+        template: a template from a train/validation file, e.g. `"Holding [something]"`.
+
+    Returns:
+        The template without brackets.
+
+    Example:
+    ```python
+    strip_brackets("Putting [something] onto [something]")  # "Putting something onto something"
+    ```
+    """
     return template.replace("[", "").replace("]", "")
 
 

@@ -38,7 +38,7 @@ def _consume(dataset, count):
     return _rate(count, time.perf_counter() - start)
 
 
-def bench_moving_mnist(n):
+def _bench_moving_mnist(n):
     rows = {}
     rows["moving_mnist tf.data load('train') [seq/s]"] = _consume(moving_mnist.load("train", seed=0), n)
     digits = mnist_digits.load_digits("train")
@@ -120,7 +120,7 @@ def _imageio_rate(path, repeats):
     return _rate(frames, time.perf_counter() - start)
 
 
-def bench_decoding(tmp, repeats):
+def _bench_decoding(tmp, repeats):
     rows = {}
     avi = tmp / "kth_like.avi"
     _write_avi(avi, _kth_like_frames(400, 0))
@@ -143,7 +143,7 @@ def bench_decoding(tmp, repeats):
     return rows
 
 
-def bench_kth(tmp, clips_to_read):
+def _bench_kth(tmp, clips_to_read):
     rows = {}
     manual = tmp / "kth_manual"
     manual.mkdir()
@@ -166,7 +166,7 @@ def bench_kth(tmp, clips_to_read):
     return rows
 
 
-def bench_ssv2(tmp, clips_to_read):
+def _bench_ssv2(tmp, clips_to_read):
     rows = {}
     manual = tmp / "ssv2_manual"
     (manual / "20bn-something-something-v2").mkdir(parents=True)
@@ -195,13 +195,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     n = 300 if args.quick else 3000
     rows = {}
-    rows.update(bench_moving_mnist(n))
+    rows.update(_bench_moving_mnist(n))
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tmp = pathlib.Path(folder)
-        rows.update(bench_decoding(tmp, 1 if args.quick else 5))
-        rows.update(bench_kth(tmp, 50 if args.quick else 500))
-        rows.update(bench_ssv2(tmp, 50 if args.quick else 300))
+        rows.update(_bench_decoding(tmp, 1 if args.quick else 5))
+        rows.update(_bench_kth(tmp, 50 if args.quick else 500))
+        rows.update(_bench_ssv2(tmp, 50 if args.quick else 300))
     width = max(len(k) for k in rows)
     print(f"\n{'measurement'.ljust(width)}  {'rate':>10}")
     for key, value in rows.items():

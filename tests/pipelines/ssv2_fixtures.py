@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-LABELS = {"Holding something": "16", "Picking something up": "47", "Approaching something with your camera": "0",
-          "Tearing something into two pieces": "149"}
+LABELS = {"Holding something": "16", "Picking something up": "47",
+          "Approaching something with your camera": "0", "Tearing something into two pieces": "149"}
 # video id -> (split, template with brackets, number of frames, base gray level)
 VIDEOS = {
     "101": ("train", "Holding [something]", 24, 30),
