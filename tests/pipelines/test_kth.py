@@ -126,3 +126,16 @@ def test_strict_preparation_fails_on_the_first_bad_video(tmp_path):
     manual = fake.make_fake_kth(tmp_path / "manual")
     with pytest.raises(Exception, match="person02_handwaving_d1|person16_walking_d2|person17_jogging_d4"):
         kth.builder(tmp_path / "tfds", manual_dir=manual, strict=True)
+
+
+def test_official_scheme_selects_the_header_persons(prepared):
+    root, _ = prepared
+    kwargs = dict(context_frames=5, future_frames=5, image_size=None, split_scheme="official")
+    # Official split: person17 is train, person01 validation, person02 test.
+    train = [_frame_levels(c)[0] for c in kth.load(root / "tfds", "train", shuffle=False, stride=10,
+                                                     **kwargs).as_numpy_iterator()]
+    assert train == [120, 140]  # person17_running_d3, frames 0 and 10
+    val = [_frame_levels(c)[0] for c in kth.load(root / "tfds", "validation", **kwargs).as_numpy_iterator()]
+    assert val == [10, 10 + 2 * 14]  # person01: one clip per segment at frames 0 and 14
+    test = [_frame_levels(c)[0] for c in kth.load(root / "tfds", "test", **kwargs).as_numpy_iterator()]
+    assert test == [70 + 2 * 2]  # person02_boxing_d2: segment 3-20 = 18 frames from frame 2, one clip of 10
