@@ -5,11 +5,14 @@ Modules:
     moving_mnist_files: readers/writers for `mnist_test_seq.npy`, the official `.npz`, TFRecord shards.
     mnist_digits: MNIST IDX reader and the bundled MNIST copy.
     kth: KTH action: `00sequences.txt` parser, TFDS builder over the raw AVIs, clip loader.
+    ssv2: Something-Something V2: JSON readers, class subsets (default: a reconstruction of the 41-class
+        subset), TFDS builder over the WebM videos, (clip, label) loader for early activity recognition.
     clips: clip windows, resizing and `split_context` for (context, future) pairs.
     video: decoding video files (OpenCV or PyAV) with clear errors for bad files.
     failures: skipping bad source files with a warning and a summary.
 """
 
-from pipelines import clips, failures, kth, mnist_digits, moving_mnist, moving_mnist_files, video  # noqa: F401
+from pipelines import (  # noqa: F401
+    clips, failures, kth, mnist_digits, moving_mnist, moving_mnist_files, ssv2, video)
 
-__all__ = ["clips", "failures", "kth", "mnist_digits", "moving_mnist", "moving_mnist_files", "video"]
+__all__ = ["clips", "failures", "kth", "mnist_digits", "moving_mnist", "moving_mnist_files", "ssv2", "video"]

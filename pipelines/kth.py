@@ -7,6 +7,7 @@ frames (bilinear with antialiasing, rounded back to uint8) and cuts clips of con
 overlapping in training (stride 1 by default), non-overlapping otherwise.
 """
 
+import contextlib
 import pathlib
 import re
 import tempfile
@@ -54,6 +55,11 @@ class SequencesFile:
             0-based and end-exclusive (the file's `1-95` becomes `(0, 95)`).
         missing: names of the videos marked `*missing*`.
         official_split: dict `"train"`, `"validation"`, `"test"` -> tuple of person numbers.
+
+    Example:
+    ```python
+    parse_sequences_file("00sequences.txt").missing  # ["person13_handclapping_d3"]
+    ```
     """
 
     def __init__(self, segments, missing, official_split):
@@ -163,17 +169,26 @@ def _find_videos(manual_dir):
     return videos
 
 
-def _decode(source):
+@contextlib.contextmanager
+def _local_file(source):
+    """Yields a path to the AVI: the file itself, or the zip member extracted to a temporary folder."""
     kind, where = source
     if kind == "file":
-        return video.read_video(where, mode="gray")
+        yield where
+        return
     archive, member = where
-    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(archive) as z:
+    with tempfile.TemporaryDirectory() as tmp:
         try:
-            extracted = z.extract(member, tmp)
+            with zipfile.ZipFile(archive) as z:
+                extracted = z.extract(member, tmp)
         except (zipfile.BadZipFile, OSError, EOFError) as e:
             raise video.VideoDecodeError(f"{archive}:{member}: cannot extract: {e}") from e
-        return video.read_video(extracted, mode="gray")
+        yield extracted
+
+
+def _source_name(source):
+    kind, where = source
+    return where if kind == "file" else f"{where[0]}:{where[1]}"
 
 
 class KthAction(_tfds_base.ManualBuilder):
@@ -227,12 +242,19 @@ class KthAction(_tfds_base.ManualBuilder):
                                     f"zips) under {manual_dir}\n{MANUAL_DOWNLOAD_INSTRUCTIONS}")
         self._skipped = failures.SkippedFiles("KTH", strict=self._strict)
         self._kept = 0
-        self._remaining = set()
         by_person = {}
         for name in sorted(sequences.segments):
             if name not in available:
                 self._skipped.skip(manual_dir / f"{name}_uncomp.avi",
                                    FileNotFoundError("listed in 00sequences.txt but not found"))
+                continue
+            # A cheap probe first, so that a person whose files are all bad gets no (empty) split.
+            needed = sequences.segments[name][-1][1]
+            try:
+                with _local_file(available[name]) as path:
+                    video.probe_video(path, needed)
+            except video.VideoDecodeError as e:
+                self._skipped.skip(_source_name(available[name]), e)
                 continue
             person = int(_VIDEO_NAME.match(name).group(1))
             by_person.setdefault(person, []).append((name, available[name]))
@@ -243,24 +265,30 @@ class KthAction(_tfds_base.ManualBuilder):
                 for p, videos in sorted(by_person.items())}
 
     def _generate_examples(self, person, videos, sequences):
+        kept = 0
         for name, source in videos:
+            ranges = sequences.segments[name]
             try:
-                frames = _decode(source)
-                ranges = sequences.segments[name]
+                with _local_file(source) as path:
+                    frames = video.read_video(path, mode="gray")
                 if ranges[-1][1] > frames.shape[0]:
                     raise video.VideoDecodeError(
                         f"truncated: 00sequences.txt needs frames up to {ranges[-1][1]}, "
                         f"the video has {frames.shape[0]}")
             except video.VideoDecodeError as e:
-                self._skipped.skip(source[1], e)
+                self._skipped.skip(_source_name(source), e)
                 continue
-            self._kept += 1
+            kept += 1
             _, action, scenario = _VIDEO_NAME.match(name).groups()
             for index, (start, end) in enumerate(ranges):
                 yield f"{name}_{index}", {
                     "frames": frames[start:end], "person": person, "action": action,
                     "scenario": scenario, "video": name, "segment": index, "first_frame": start + 1,
                 }
+        if kept == 0:
+            raise ValueError(f"KTH: every video of person{person:02d} passed the probe but failed to "
+                             f"decode ({[_source_name(s) for _, s in videos]}); remove or replace them")
+        self._kept += kept
         self._remaining.discard(person)
         if not self._remaining:
             self._skipped.finish(self._kept)

@@ -60,6 +60,53 @@ def read_video(path, mode="gray", backend="opencv"):
     return np.stack(frames)
 
 
+def probe_video(path, needed_frames):
+    """Checks cheaply that a video can be opened and that frame `needed_frames - 1` decodes.
+
+    Only the container header and the frames needed to reach the last wanted frame (from the nearest key
+    frame) are decoded, so a junk file or one cut before `needed_frames` is caught without a full decode.
+    Damage between key frames can still surface later in `read_video`.
+
+    Args:
+        path: path of the video file.
+        needed_frames: number of frames the caller will use from the start of the video.
+
+    Returns:
+        The number of frames the container declares (0 if it does not say).
+
+    Raises:
+        FileNotFoundError: if `path` does not exist.
+        VideoDecodeError: if the file cannot be opened, declares fewer frames than needed, or the last
+            needed frame does not decode.
+
+    Example:
+    ```python
+    probe_video("person01_walking_d1_uncomp.avi", 555)
+    ```
+    """
+    import cv2
+
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"video file not found: {path}")
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise VideoDecodeError(f"{path}: OpenCV cannot open this file (corrupt or unknown codec)")
+        declared = max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
+        if declared and declared < needed_frames:
+            raise VideoDecodeError(f"{path}: truncated, {needed_frames} frames needed, the container "
+                                   f"declares {declared}")
+        capture.set(cv2.CAP_PROP_POS_FRAMES, needed_frames - 1)
+        ok, _ = capture.read()
+        if not ok:
+            raise VideoDecodeError(f"{path}: frame {needed_frames} (of {needed_frames} needed) does not "
+                                   f"decode (truncated or corrupt)")
+    finally:
+        capture.release()
+    return declared
+
+
 def _read_opencv(path, mode):
     import cv2
 

@@ -19,6 +19,7 @@ VIDEOS = {
     "person17_jogging_d4": (12, 150, [(1, 12)]),  # truncated: the file holds only 8 frames
 }
 CORRUPT = "person02_handwaving_d1"  # random bytes
+CORRUPT_ONLY = "person03_boxing_d1"  # random bytes, the only video of person03
 NOT_PRESENT = "person16_walking_d2"  # listed, no file
 MISSING = "person13_handclapping_d3"  # marked *missing* in the file
 
@@ -44,6 +45,7 @@ def make_fake_kth(root):
     for name, (_, _, segments) in VIDEOS.items():
         lines.append(f"{name}\t\tframes\t" + ", ".join(f"{a}-{b}" for a, b in segments) + "\r\n")
     lines.append(f"{CORRUPT}\t\tframes\t1-5\r\n")
+    lines.append(f"{CORRUPT_ONLY}\t\tframes\t1-5\r\n")
     lines.append(f"{NOT_PRESENT}\t\tframes\t1-5\r\n")
     lines.append(f"{MISSING}\t*missing*\r\n")
     (root / "00sequences.txt").write_text("".join(lines))
@@ -59,4 +61,5 @@ def make_fake_kth(root):
                 z.write(path, f"running/{path.name}")
             path.unlink()
     (avis / f"{CORRUPT}_uncomp.avi").write_bytes(np.random.default_rng(0).bytes(5000))
+    (avis / f"{CORRUPT_ONLY}_uncomp.avi").write_bytes(np.random.default_rng(1).bytes(5000))
     return root

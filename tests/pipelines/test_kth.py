@@ -56,9 +56,9 @@ def _frame_levels(clip):
 
 def test_builder_skips_bad_videos_with_a_summary(prepared):
     _, messages = prepared
-    summary = [m for m in messages if "skipped 3 file(s), kept 3" in m]
+    summary = [m for m in messages if "skipped 4 file(s), kept 3" in m]
     assert len(summary) == 1
-    assert f"{fake.CORRUPT}_uncomp.avi" in summary[0]
+    assert f"{fake.CORRUPT}_uncomp.avi" in summary[0] and f"{fake.CORRUPT_ONLY}_uncomp.avi" in summary[0]
     assert f"{fake.NOT_PRESENT}_uncomp.avi" in summary[0] and "not found" in summary[0]
     assert "person17_jogging_d4_uncomp.avi" in summary[0] and "truncated" in summary[0]
     assert not any(fake.MISSING in m for m in messages)
@@ -67,6 +67,7 @@ def test_builder_skips_bad_videos_with_a_summary(prepared):
 def test_builder_stores_listed_segments_per_person(prepared):
     root, _ = prepared
     b = kth.KthAction(data_dir=str(root / "tfds"))
+    # person03's only video is corrupt: no (empty) split for it.
     assert sorted(b.info.splits.keys()) == ["person01", "person02", "person17"]
     examples = list(b.as_dataset(split="person01").as_numpy_iterator())
     assert sorted(e["segment"] for e in examples) == [0, 1]
@@ -125,3 +126,16 @@ def test_strict_preparation_fails_on_the_first_bad_video(tmp_path):
     manual = fake.make_fake_kth(tmp_path / "manual")
     with pytest.raises(Exception, match="person02_handwaving_d1|person16_walking_d2|person17_jogging_d4"):
         kth.builder(tmp_path / "tfds", manual_dir=manual, strict=True)
+
+
+def test_official_scheme_selects_the_header_persons(prepared):
+    root, _ = prepared
+    kwargs = dict(context_frames=5, future_frames=5, image_size=None, split_scheme="official")
+    # Official split: person17 is train, person01 validation, person02 test.
+    train = [_frame_levels(c)[0] for c in kth.load(root / "tfds", "train", shuffle=False, stride=10,
+                                                     **kwargs).as_numpy_iterator()]
+    assert train == [120, 140]  # person17_running_d3, frames 0 and 10
+    val = [_frame_levels(c)[0] for c in kth.load(root / "tfds", "validation", **kwargs).as_numpy_iterator()]
+    assert val == [10, 10 + 2 * 14]  # person01: one clip per segment at frames 0 and 14
+    test = [_frame_levels(c)[0] for c in kth.load(root / "tfds", "test", **kwargs).as_numpy_iterator()]
+    assert test == [70 + 2 * 2]  # person02_boxing_d2: segment 3-20 = 18 frames from frame 2, one clip of 10

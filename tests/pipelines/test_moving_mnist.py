@@ -174,3 +174,15 @@ def test_default_test_split_has_ten_thousand_sequences():
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         moving_mnist.load(**kwargs)
+
+
+def test_keras_source_picks_the_right_split(monkeypatch):
+    import keras
+
+    train = np.full((4, 28, 28), 7, np.uint8)
+    test = np.full((3, 28, 28), 9, np.uint8)
+    monkeypatch.setattr(keras.datasets.mnist, "load_data",
+                        lambda: ((train, np.zeros(4)), (test, np.zeros(3))))  # no download in tests
+    np.testing.assert_array_equal(mnist_digits.load_digits("train", source="keras"), train)
+    got = _take(moving_mnist.load("test", num_sequences=2, sequence_length=2, source="keras"), 2)
+    assert set(np.unique(np.rint(got * 255))) == {0.0, 9.0}

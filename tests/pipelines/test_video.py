@@ -63,3 +63,13 @@ def test_skipped_files_summary_and_strict_mode():
         strict.skip("b.avi", video.VideoDecodeError("b.avi: fatal"))
     with pytest.raises(ValueError, match="DS: c.avi: gone"):
         strict.skip("c.avi", FileNotFoundError("gone"))
+
+
+def test_probe_checks_length_and_last_needed_frame(noise_avi, tmp_path):
+    path, _ = noise_avi
+    assert video.probe_video(path, 12) == 12
+    with pytest.raises(video.VideoDecodeError, match="noise.avi: truncated, 13 frames needed"):
+        video.probe_video(path, 13)
+    (tmp_path / "junk.avi").write_bytes(np.random.default_rng(2).bytes(3000))
+    with pytest.raises(video.VideoDecodeError, match="junk.avi"):
+        video.probe_video(tmp_path / "junk.avi", 1)
