@@ -222,7 +222,14 @@ def lpips(a, b, net="alex", input_range=(0.0, 1.0)):
     lpips(x, x).shape  # (2, 5), all zeros
     ```
     """
+    return shared_lpips_layer(net, input_range)(a, b)
+
+
+def shared_lpips_layer(net="alex", input_range=(0.0, 1.0)):
+    """The process-wide, already built `LPIPS` layer for one configuration (weights loaded once)."""
     key = (net, tuple(float(v) for v in input_range))
     if key not in _CACHE:
-        _CACHE[key] = LPIPS(net=net, input_range=input_range)
-    return _CACHE[key](a, b)
+        layer = LPIPS(net=net, input_range=input_range)
+        layer.build()
+        _CACHE[key] = layer
+    return _CACHE[key]
