@@ -50,7 +50,9 @@ def _time(fn, a, b, repeats):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--frames", type=int, default=256, help="frames per call")
     parser.add_argument("--size", type=int, default=64, help="frame height and width")
     parser.add_argument("--channels", type=int, default=1)
@@ -66,14 +68,20 @@ def main(argv=None):
             seconds = _time(wrapped, a, b, args.repeats)
             rows.append({"metric": name, "mode": mode, "ms_per_call": 1e3 * seconds,
                          "frames_per_s": args.frames / seconds})
-    print(f"{args.frames} frames of {args.size}x{args.size}x{args.channels} per call, median of {args.repeats}; "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible, TF {tf.__version__}\n")
+    frame = f"{args.size}x{args.size}x{args.channels}"
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible"
+    header = f"{args.frames} frames of {frame} per call, median of {args.repeats}"
+    print(f"{header}; {machine}, TF {tf.__version__}")
+    print()
     print("| metric | mode | ms / call | frames / s | target |")
     print("|---|---|---|---|---|")
     for row in rows:
         target = TARGETS.get(row["metric"])
-        status = "" if target is None else f">= {target:g} " + ("ok" if row["frames_per_s"] >= target else "MISSED")
-        print(f"| {row['metric']} | {row['mode']} | {row['ms_per_call']:.1f} | {row['frames_per_s']:.0f} | {status} |")
+        status = ""
+        if target is not None:
+            status = f">= {target:g} " + ("ok" if row["frames_per_s"] >= target else "MISSED")
+        timing = f"{row['ms_per_call']:.1f} | {row['frames_per_s']:.0f}"
+        print(f"| {row['metric']} | {row['mode']} | {timing} | {status} |")
     summary = {"benchmark": "metrics", "frames": args.frames, "size": args.size, "channels": args.channels,
                "tf": tf.__version__, "cpus": os.cpu_count(),
                "results": {f"{r['metric']}/{r['mode']}": round(r["frames_per_s"], 1) for r in rows}}

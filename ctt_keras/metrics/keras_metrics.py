@@ -169,7 +169,9 @@ class FrameSSIM(_FrameMetric):
     ```
     """
 
-    def __init__(self, data_range=1.0, window="uniform", clip_predictions=False, name="frame_ssim", dtype=None):
+    def __init__(
+        self, data_range=1.0, window="uniform", clip_predictions=False, name="frame_ssim", dtype=None
+    ):
         super().__init__(clip_predictions=clip_predictions, name=name, dtype=dtype)
         if window not in ("uniform", "gaussian"):
             raise ValueError(f"`window` must be 'uniform' or 'gaussian'; got {window!r}")
