@@ -59,7 +59,9 @@ def npz_bytes(arrays):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--lpips-dir", default=str(REPO_ROOT.parent / "shared" / "data" / "lpips"))
     parser.add_argument("--nets", nargs="+", default=sorted(BACKBONE_FILES), choices=sorted(BACKBONE_FILES))
     parser.add_argument("--output-dir", default=str(OUTPUT_DIR))

@@ -194,7 +194,9 @@ def _read_zip(path, zf):
             try:
                 raw = zf.read(member)
             except KeyError:
-                raise TorchCheckpointError(f"{path}: storage '{member}' is missing from the archive") from None
+                raise TorchCheckpointError(
+                    f"{path}: storage '{member}' is missing from the archive"
+                ) from None
             dtype = storage_type.dtype.newbyteorder("<" if byteorder == "little" else ">")
             if len(raw) % dtype.itemsize or len(raw) // dtype.itemsize < numel:
                 raise TorchCheckpointError(
@@ -244,8 +246,11 @@ def _read_legacy(path, data):
         dtype = types[key].dtype.newbyteorder("<" if little else ">")
         raw = stream.read(numel * dtype.itemsize)
         if numel < 0 or len(raw) != numel * dtype.itemsize:
-            raise TorchCheckpointError(f"{path}: truncated data of storage '{key}' ({numel} elements expected)")
-        roots[key] = _Storage(types[key], np.frombuffer(raw, dtype=dtype).astype(types[key].dtype, copy=False))
+            raise TorchCheckpointError(
+                f"{path}: truncated data of storage '{key}' ({numel} elements expected)"
+            )
+        array = np.frombuffer(raw, dtype=dtype).astype(types[key].dtype, copy=False)
+        roots[key] = _Storage(types[key], array)
 
     def load_storage(storage_type, key, numel, view_metadata):
         root = roots[key]

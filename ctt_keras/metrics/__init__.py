@@ -9,3 +9,4 @@ from ctt_keras.metrics.frame_metrics import mae, mse, psnr  # noqa: F401
 from ctt_keras.metrics.ssim import ssim  # noqa: F401
 from ctt_keras.metrics.lpips import LPIPS, lpips  # noqa: F401
 from ctt_keras.metrics.evaluation import CONVENTIONS, Convention, evaluate, markdown_table  # noqa: F401
+from ctt_keras.metrics.keras_metrics import FrameLPIPS, FrameMAE, FrameMSE, FramePSNR, FrameSSIM  # noqa: F401

@@ -95,7 +95,9 @@ def _frame_values(name, pred, target, convention, lpips_net):
     return np.asarray(ops.convert_to_numpy(values), dtype=np.float64) * convention.scale.get(name, 1.0)
 
 
-def evaluate(predictions, targets, convention="standard", metrics=METRIC_NAMES, lpips_net="alex", batch_size=32):
+def evaluate(
+    predictions, targets, convention="standard", metrics=METRIC_NAMES, lpips_net="alex", batch_size=32
+):
     """Per-frame metric curves of a set of predicted sequences, under a named convention.
 
     Every metric is computed per sample and per future frame, averaged over the
@@ -149,11 +151,13 @@ def evaluate(predictions, targets, convention="standard", metrics=METRIC_NAMES, 
     targets = np.asarray(targets)
     if predictions.shape != targets.shape:
         raise ValueError(
-            f"`predictions` and `targets` must have the same shape; got {predictions.shape} and {targets.shape}"
+            "`predictions` and `targets` must have the same shape; "
+            f"got {predictions.shape} and {targets.shape}"
         )
     if predictions.dtype != targets.dtype:
         raise ValueError(
-            f"`predictions` and `targets` must have the same dtype; got {predictions.dtype} and {targets.dtype}"
+            "`predictions` and `targets` must have the same dtype; "
+            f"got {predictions.dtype} and {targets.dtype}"
         )
     if predictions.ndim == 4:
         predictions, targets = predictions[:, None], targets[:, None]
@@ -231,8 +235,8 @@ def markdown_table(results):
         bad = {n: c for n, c in result.get("nan_frames", {}).items() if c}
         if bad:
             counts = ", ".join(f"{n} {c}" for n, c in bad.items())
-            notes.append(f"{label or result['convention']}: NaN frames (of {result['num_sequences']} sequences): "
-                         f"{counts}")
+            row = label or result["convention"]
+            notes.append(f"{row}: NaN frames (of {result['num_sequences']} sequences): {counts}")
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 
 

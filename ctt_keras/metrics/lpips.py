@@ -76,7 +76,7 @@ class LPIPS(keras.layers.Layer):
 
     Call arguments:
         img0: images `[B, H, W, C]` or sequences `[B, T, H, W, C]`, `C` in {1, 3}
-            (gray is repeated to RGB); at least 31x31 (alex) or 16x16 (squeeze).
+            (gray is repeated to RGB); at least 31x31 (alex) or 25x25 (squeeze).
         img1: same shape and dtype as `img0`.
 
     Returns:
@@ -110,7 +110,9 @@ class LPIPS(keras.layers.Layer):
         self.input_range = (low, high)
         self._arrays = load_weights(net)
         self._kernel_sizes = {
-            name[: -len(".kernel")]: array.shape[0] for name, array in self._arrays.items() if name.endswith("kernel")
+            name[: -len(".kernel")]: array.shape[0]
+            for name, array in self._arrays.items()
+            if name.endswith(".kernel")
         }
         # Input affine map: [low, high] -> [-1, 1] -> ScalingLayer, folded into one scale and offset.
         to_unit = 2.0 / (high - low)
@@ -154,23 +156,28 @@ class LPIPS(keras.layers.Layer):
                 x = self._pool(x, step[1])
             elif step[0] == "fire":
                 squeezed = self._conv(x, step[1] + ".squeeze", 1, 0)
-                x = ops.concatenate(
-                    [self._conv(squeezed, f"{step[1]}.{part}", 1, pad) for part, pad in _FIRE_PARTS[1:]], axis=-1
-                )
+                expanded = [
+                    self._conv(squeezed, f"{step[1]}.{part}", 1, pad) for part, pad in _FIRE_PARTS[1:]
+                ]
+                x = ops.concatenate(expanded, axis=-1)
             else:
                 taps.append(x)
         return taps
 
     def __call__(self, img0, img1, **kwargs):
         # NumPy inputs become tensors of their own dtype (Keras would otherwise refuse or cast them).
-        img0, img1 = (ops.convert_to_tensor(x) if isinstance(x, (np.ndarray, list)) else x for x in (img0, img1))
+        img0, img1 = (
+            ops.convert_to_tensor(x) if isinstance(x, (np.ndarray, list)) else x for x in (img0, img1)
+        )
         return super().__call__(img0, img1, **kwargs)
 
     def call(self, img0, img1):
         img0, img1, lead = check_pair(img0, img1, names=("img0", "img1"))
         channels = img0.shape[-1]
         if channels not in (1, 3):
-            raise ValueError(f"LPIPS needs 1 (gray) or 3 (RGB) channels; got images of shape {tuple(img0.shape)}")
+            raise ValueError(
+                f"LPIPS needs 1 (gray) or 3 (RGB) channels; got images of shape {tuple(img0.shape)}"
+            )
         height, width = img0.shape[1], img0.shape[2]
         for size in (height, width):
             if size is not None and _feature_sizes(self.net, self._kernel_sizes, size) is None:
@@ -222,7 +229,14 @@ def lpips(a, b, net="alex", input_range=(0.0, 1.0)):
     lpips(x, x).shape  # (2, 5), all zeros
     ```
     """
+    return shared_lpips_layer(net, input_range)(a, b)
+
+
+def shared_lpips_layer(net="alex", input_range=(0.0, 1.0)):
+    """The process-wide, already built `LPIPS` layer for one configuration (weights loaded once)."""
     key = (net, tuple(float(v) for v in input_range))
     if key not in _CACHE:
-        _CACHE[key] = LPIPS(net=net, input_range=input_range)
-    return _CACHE[key](a, b)
+        layer = LPIPS(net=net, input_range=input_range)
+        layer.build()
+        _CACHE[key] = layer
+    return _CACHE[key]

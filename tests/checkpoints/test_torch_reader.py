@@ -1,7 +1,6 @@
 """Tests for the torch-free `.pt` reader: real official checkpoints and hand-crafted pickles."""
 
 import collections
-import io
 import struct
 import zipfile
 

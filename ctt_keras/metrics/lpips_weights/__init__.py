@@ -31,6 +31,8 @@ def load_weights(net):
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != SHA256[net]:
-        raise ValueError(f"{path} has sha256 {digest}, expected {SHA256[net]}: the bundled weights are damaged")
+        raise ValueError(
+            f"{path} has sha256 {digest}, expected {SHA256[net]}: the bundled weights are damaged"
+        )
     with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
         return {name: arrays[name] for name in arrays.files}
