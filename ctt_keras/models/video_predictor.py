@@ -131,7 +131,7 @@ class VideoPredictor(keras.Model):
             dtype=self.dtype_policy,
         )
         self.sampling_ratio = self.add_weight(
-            name="sampling_ratio", shape=(), initializer="ones", trainable=False, dtype="float32"
+            name="sampling_ratio", shape=(), initializer="ones", trainable=False, dtype="float32", autocast=False
         )
         self.sampling_seed = keras.random.SeedGenerator(seed, name="sampling_seed")
         self.build((None, None) + self.frame_shape)
@@ -202,16 +202,22 @@ class VideoPredictor(keras.Model):
         """
         frames = ops.convert_to_tensor(frames)
         batch_size = ops.shape(frames)[0]
+        coins = None
+        if sampling_ratio is not None and total_steps > context_frames:
+            # All coins drawn up front: one per sample and step after the context.
+            coins = keras.random.uniform(
+                (total_steps - context_frames, batch_size, 1, 1, 1), seed=self.sampling_seed
+            )
         states = self.initial_states(batch_size)
         outputs = []
         for t in range(total_steps):
             if t < context_frames:
                 x = frames[:, t]
-            elif sampling_ratio is None:
+            elif coins is None:
                 x = outputs[-1]
             else:
-                coins = keras.random.uniform((batch_size, 1, 1, 1), seed=self.sampling_seed)
-                x = ops.where(coins < sampling_ratio, ops.cast(frames[:, t], outputs[-1].dtype), outputs[-1])
+                truth = ops.cast(frames[:, t], outputs[-1].dtype)
+                x = ops.where(coins[t - context_frames] < sampling_ratio, truth, outputs[-1])
             y, states = self.step(x, states, training=training)
             outputs.append(y)
         return ops.stack(outputs, axis=1)
@@ -237,20 +243,19 @@ class VideoPredictor(keras.Model):
         outputs = self.rollout(context, num_context, num_context + future_frames - 1, training=False)
         return outputs if return_all_steps else outputs[:, -future_frames:]
 
-    def one_step_predictions(self, clip, training=False):
+    def one_step_predictions(self, clip):
         """Predictions of frames 1..T-1 under full teacher forcing, `[batch, T - 1, H, W, C]`."""
         clip = self._check_clip(clip, "clip", min_frames=2)
         steps = clip.shape[1] - 1
-        return self.rollout(clip[:, :-1], steps, steps, training=training)
+        return self.rollout(clip[:, :-1], steps, steps)
 
     def call(self, clip, training=False):
         clip = self._check_clip(clip, "clip", min_frames=2)
         num_frames = clip.shape[1]
         if training:
             steps = num_frames - 1
-            ratio = ops.cast(self.sampling_ratio, "float32")
             return self.rollout(
-                clip[:, :-1], min(self.context_frames, steps), steps, sampling_ratio=ratio, training=True
+                clip[:, :-1], min(self.context_frames, steps), steps, sampling_ratio=self.sampling_ratio, training=True
             )
         if num_frames <= self.context_frames:
             raise ValueError(
