@@ -424,10 +424,13 @@ def _architecture_differences(model, inferred, channels):
         "cell_type", "layers_per_block", "hidden_channels", "skip_stride", "kernel_size"))}
     if model.cell_type == "convttlstm":
         ours.update(order=model.order, steps=model.steps, rank=model.rank)
+    theirs = dict(inferred)
+    if isinstance(theirs.get("kernel_size"), int):
+        theirs["kernel_size"] = (theirs["kernel_size"],) * 2
     problems = [
-        f"{key}: checkpoint {inferred.get(key)!r}, preset {value!r}"
+        f"{key}: checkpoint {theirs.get(key)!r}, preset {value!r}"
         for key, value in ours.items()
-        if _normalise(inferred.get(key)) != _normalise(value)
+        if _normalise(theirs.get(key)) != _normalise(value)
     ]
     if channels != model.frame_shape[-1]:
         problems.append(
