@@ -72,7 +72,7 @@ def export_saved_model(model, export_dir, context_frames, future_frames, model_n
     context_frames = _common.check_positive_int("context_frames", context_frames)
     future_frames = _common.check_positive_int("future_frames", future_frames)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(f"`version` must be a positive int (TF Serving version folder), got version={version!r}.")
+        raise ValueError(f"`version` must be a positive int (a TF Serving version folder), got {version!r}.")
     model_name = model_name or model.name
     if not model_name or os.sep in model_name or model_name in (".", ".."):
         raise ValueError(f"`model_name` must be a plain folder name, got model_name={model_name!r}.")
@@ -80,8 +80,8 @@ def export_saved_model(model, export_dir, context_frames, future_frames, model_n
     if target.exists() and any(target.iterdir()):
         if not overwrite:
             raise FileExistsError(
-                f"{target} is not empty (an existing SavedModel version?); pass overwrite=True to replace it, "
-                f"or export another version."
+                f"{target} is not empty (an existing SavedModel version?); pass overwrite=True to "
+                f"replace it, or export another version."
             )
         shutil.rmtree(target)
 
@@ -156,14 +156,10 @@ def _build_archive(model, context_frames, future_frames):
     # default save signature over `[None, None, H, W, C]`, which a model needing a static time axis refuses.
     for layer in model.layers:
         archive.track(layer)
-    archive.add_endpoint(
-        "serving_default", serving_default,
-        input_signature=[tf.TensorSpec((None, context_frames, height, width, channels), tf.float32, name="frames")],
-    )
-    archive.add_endpoint(
-        "step", step, input_signature=[tf.TensorSpec((None, height, width, channels), tf.float32, name="frame")]
-        + state_specs,
-    )
+    frames_spec = tf.TensorSpec((None, context_frames, height, width, channels), tf.float32, name="frames")
+    frame_spec = tf.TensorSpec((None, height, width, channels), tf.float32, name="frame")
+    archive.add_endpoint("serving_default", serving_default, input_signature=[frames_spec])
+    archive.add_endpoint("step", step, input_signature=[frame_spec] + state_specs)
     archive.add_endpoint(
         "initial_state", initial_state, input_signature=[tf.TensorSpec((), tf.int32, name="batch_size")]
     )

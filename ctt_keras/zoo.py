@@ -172,7 +172,8 @@ def info(name):
     directory = _preset_dir(name)
     metadata = read_metadata(directory)
     result = dict(metadata)
-    result.update(name=name, directory=str(directory), weights_status=_weights_status(name, directory, metadata))
+    status = _weights_status(name, directory, metadata)
+    result.update(name=name, directory=str(directory), weights_status=status)
     return result
 
 
@@ -201,7 +202,8 @@ def register(name, directory, overwrite=False):
         raise ValueError(f"{name!r} is a built-in preset; register yours under another name.")
     if name in _registered and not overwrite and _registered[name] != directory:
         raise ValueError(
-            f"preset {name!r} is already registered to {_registered[name]}; pass overwrite=True to replace it."
+            f"preset {name!r} is already registered to {_registered[name]}; "
+            "pass overwrite=True to replace it."
         )
     _registered[name] = directory
     return directory
@@ -215,7 +217,7 @@ def unregister(name):
 
 
 def cache_dir():
-    """The folder where fetched and converted weights are kept: `$KERAS_HOME/models` (default `~/.keras/models`)."""
+    """Where fetched and converted weights are kept: `$KERAS_HOME/models` (default `~/.keras/models`)."""
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     return pathlib.Path(home) / "models"
 
@@ -296,8 +298,9 @@ def _build_model(directory, frame_shape=None):
         frame_shape = tuple(int(d) for d in frame_shape)
         if len(frame_shape) != 3 or not preset_shape or frame_shape[-1] != preset_shape[-1]:
             raise ValueError(
-                f"frame_shape={frame_shape} does not fit the preset in {directory}: its weights read frames of "
-                f"shape {preset_shape}; height and width may change, the channels ({preset_shape[-1]}) may not."
+                f"frame_shape={frame_shape} does not fit the preset in {directory}: its weights read "
+                f"frames of shape {preset_shape}; height and width may change, the channels "
+                f"({preset_shape[-1]}) may not."
             )
         config["config"]["frame_shape"] = builtins.list(frame_shape)
     import ctt_keras  # noqa: F401  (registers the serialisable classes)
@@ -354,7 +357,9 @@ def _fetch(name, metadata):
     """Downloads `weights_url` into the cache (once) and checks its sha256."""
     expected = metadata.get("weights_sha256")
     if not expected:
-        raise ValueError(f"preset {name!r} has a weights_url but no weights_sha256: refusing unverified weights.")
+        raise ValueError(
+            f"preset {name!r} has a weights_url but no weights_sha256: refusing unverified weights."
+        )
     fname = f"{name}.weights.h5"
     target = cache_dir() / fname
     try:
@@ -490,8 +495,13 @@ def _layout_differences(model, path):
 
     def layout(file_path):
         shapes = {}
+
+        def visit(key, item):
+            if isinstance(item, h5py.Dataset):
+                shapes[key] = item.shape
+
         with h5py.File(file_path, "r") as f:
-            f.visititems(lambda key, obj: shapes.__setitem__(key, obj.shape) if isinstance(obj, h5py.Dataset) else None)
+            f.visititems(visit)
         return shapes
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -520,8 +530,9 @@ def _weights_status(name, directory, metadata):
     if official:
         if (cache_dir() / f"{name}.weights.h5").is_file():
             return f"converted from {official['file']}: {cache_dir() / f'{name}.weights.h5'}"
-        if (cache_dir() / official["file"]).is_file():
-            return f"official checkpoint in the cache, converted on first load: {cache_dir() / official['file']}"
+        checkpoint = cache_dir() / official["file"]
+        if checkpoint.is_file():
+            return f"official checkpoint in the cache, converted on first load: {checkpoint}"
     return "unavailable: " + _missing_weights_message(name, directory, metadata)
 
 
@@ -530,8 +541,9 @@ def _missing_weights_message(name, directory, metadata):
     lines = [f"no weights available for preset {name!r}. Either:"]
     official = metadata.get("official_checkpoint")
     if official:
+        url = official.get("url", "see its model card")
         lines.append(
-            f"- download the official checkpoint {official['file']} ({official.get('url', 'see the model card')}) "
+            f"- download the official checkpoint {official['file']} ({url}) "
             f"and pass it: zoo.load({name!r}, weights='path/to/{official['file']}'), or put it at "
             f"{cache_dir() / official['file']} (converted once, then reused);"
         )

@@ -21,12 +21,18 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import keras  # noqa: E402
 
 from ctt_keras.models import VideoPredictor  # noqa: E402
-from ctt_keras.zoo import CONFIG_FILE, METADATA_FILE, MODEL_CARD_FILE, NVIDIA_LICENSE, WEIGHTS_FILE  # noqa: E402
+from ctt_keras.zoo import (  # noqa: E402
+    CONFIG_FILE, METADATA_FILE, MODEL_CARD_FILE, NVIDIA_LICENSE, WEIGHTS_FILE,
+)
 
-PAPER = "Su, Byeon, Kossaifi, Huang, Kautz, Anandkumar: Convolutional Tensor-Train LSTM for Spatio-Temporal Learning, NeurIPS 2020 (arXiv:2002.09131)"
+PAPER = (
+    "Su, Byeon, Kossaifi, Huang, Kautz, Anandkumar: Convolutional Tensor-Train LSTM for Spatio-Temporal "
+    "Learning, NeurIPS 2020 (arXiv:2002.09131)"
+)
 OFFICIAL_REPO = "https://github.com/NVlabs/conv-tt-lstm"
 EVAL_README = "https://github.com/NVlabs/conv-tt-lstm/tree/master/eval_paper"
-PAPER_ARCH = dict(layers_per_block=(3, 3, 3, 3), hidden_channels=(32, 48, 48, 32), skip_stride=2, kernel_size=5)
+PAPER_ARCH = dict(layers_per_block=(3, 3, 3, 3), hidden_channels=(32, 48, 48, 32), skip_stride=2,
+                  kernel_size=5)
 TT = dict(order=3, steps=3, rank=8)
 SMALL_ARCH = dict(layers_per_block=(1, 1), hidden_channels=(16, 16), skip_stride=None, kernel_size=5)
 
@@ -45,7 +51,8 @@ TRAINING_TOOL_NOTE = (
 
 
 def _paper_metrics(mse=None, ssim=None, lpips=None, psnr=None, future=10, split=""):
-    values = {k: v for k, v in dict(mse_x1e3=mse, psnr=psnr, ssim=ssim, lpips_x1e3=lpips).items() if v is not None}
+    values = dict(mse_x1e3=mse, psnr=psnr, ssim=ssim, lpips_x1e3=lpips)
+    values = {k: v for k, v in values.items() if v is not None}
     return {"values": values, "context_frames": 10, "future_frames": future, "split": split,
             "convention": NVLABS_CONVENTION, "source": PAPER_SOURCE}
 
@@ -56,15 +63,17 @@ KTH_SPLIT = "KTH test persons 17-25, non-overlapping clips, 128x128 gray"
 PRESETS = {
     "mmnist_convttlstm": dict(
         model=dict(frame_shape=(64, 64, 1), cell="convttlstm", **PAPER_ARCH, **TT, output_sigmoid=False),
-        description="The paper's Conv-TT-LSTM network for Moving-MNIST-2 (12 cells, order 3, steps 3, rank 8).",
+        description="The paper's Conv-TT-LSTM network for Moving-MNIST-2 "
+                    "(12 cells, order 3, steps 3, rank 8).",
         dataset=MNIST_DATA, future_frames=10, license=NVIDIA_LICENSE,
         official_checkpoint={
-            "file": "convttlstm-mnist.pt", "url": EVAL_README, "output_sigmoid": False, "license": NVIDIA_LICENSE,
+            "file": "convttlstm-mnist.pt", "url": EVAL_README, "output_sigmoid": False,
+            "license": NVIDIA_LICENSE,
             "sha256": None,
-            "note": "Published by NVIDIA (Google Drive link in eval_paper/README.md). Its sha256 is not known "
-                    "here, so the conversion is checked structurally instead (every parameter name and shape, "
-                    "and the architecture inferred from them); the sha256 of the .pt actually converted is "
-                    "recorded beside the cached weights.",
+            "note": "Published by NVIDIA (Google Drive link in eval_paper/README.md). Its sha256 is not "
+                    "known here, so the conversion is checked structurally instead (every parameter name "
+                    "and shape, and the architecture inferred from them); the sha256 of the .pt actually "
+                    "converted is recorded beside the cached weights.",
         },
         metrics=[_paper_metrics(mse=12.96, ssim=0.915, lpips=40.54, split=MNIST_SPLIT),
                  _paper_metrics(mse=25.81, ssim=0.840, lpips=90.38, future=30, split=MNIST_SPLIT)],
@@ -72,15 +81,17 @@ PRESETS = {
     ),
     "kth_convttlstm": dict(
         model=dict(frame_shape=(128, 128, 1), cell="convttlstm", **PAPER_ARCH, **TT, output_sigmoid=False),
-        description="The paper's Conv-TT-LSTM network for KTH at 128x128 (12 cells, order 3, steps 3, rank 8).",
+        description="The paper's Conv-TT-LSTM network for KTH at 128x128 "
+                    "(12 cells, order 3, steps 3, rank 8).",
         dataset=KTH_DATA, future_frames=20, license=NVIDIA_LICENSE,
         official_checkpoint={
-            "file": "convttlstm-kth.pt", "url": EVAL_README, "output_sigmoid": False, "license": NVIDIA_LICENSE,
+            "file": "convttlstm-kth.pt", "url": EVAL_README, "output_sigmoid": False,
+            "license": NVIDIA_LICENSE,
             "sha256": None,
-            "note": "Published by NVIDIA (Google Drive link in eval_paper/README.md). The KTH training scripts "
-                    "use a sigmoid output, but the published checkpoint was evaluated without one (SPEC §3), "
-                    "so output_sigmoid is False. The official evaluation reads 120x120 frames upsampled to "
-                    "128x128. Checked structurally on conversion (sha256 unknown here).",
+            "note": "Published by NVIDIA (Google Drive link in eval_paper/README.md). The KTH training "
+                    "scripts use a sigmoid output, but the published checkpoint was evaluated without one "
+                    "(SPEC §3), so output_sigmoid is False. The official evaluation reads 120x120 frames "
+                    "upsampled to 128x128. Checked structurally on conversion (sha256 unknown here).",
         },
         metrics=[_paper_metrics(psnr=28.36, ssim=0.907, lpips=133.4, future=20, split=KTH_SPLIT)],
         weights_note="Weights: the official convttlstm-kth.pt, converted without torch on first load.",
@@ -119,7 +130,9 @@ PRESETS = {
     ),
 }
 
-_KEEP_WITH_WEIGHTS = ("weights_sha256", "weights_file", "metrics", "training_command", "provenance", "weights_note")
+_KEEP_WITH_WEIGHTS = ("weights_sha256", "weights_file", "metrics", "training_command", "provenance",
+                      "weights_note")
+_NOT_ARCHITECTURE = ("name", "trainable", "dtype", "seed")
 
 
 def build_model(name):
@@ -136,7 +149,7 @@ def metadata_of(name, model):
         "frame_shape": list(arch["frame_shape"]),
         "context_frames": 10,
         "num_params": model.count_params(),
-        "architecture": {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype", "seed")},
+        "architecture": {k: v for k, v in model.get_config().items() if k not in _NOT_ARCHITECTURE},
         "paper": PAPER,
         "source": f"configuration of the paper's network as in the official code ({OFFICIAL_REPO}, SPEC §3)",
         "weights_file": WEIGHTS_FILE,
@@ -160,7 +173,8 @@ def model_card(metadata):
         f"| frame shape | {tuple(metadata['frame_shape'])} |",
         f"| context -> future frames | {metadata['context_frames']} -> {metadata['future_frames']} |",
         f"| cell | {arch['cell']} |",
-        f"| layers per block / channels | {tuple(arch['layers_per_block'])} / {tuple(arch['hidden_channels'])} |",
+        f"| layers per block / channels | {tuple(arch['layers_per_block'])} / "
+        f"{tuple(arch['hidden_channels'])} |",
         f"| skip stride, kernel | {arch['skip_stride']}, {'x'.join(str(k) for k in arch['kernel_size'])} |",
     ]
     if arch["cell"] == "convttlstm":
@@ -173,14 +187,16 @@ def model_card(metadata):
     ]
     if official:
         lines += [
-            f'model = zoo.load("{name}", weights="path/to/{official["file"]}")  # first time: converts and caches',
+            f'model = zoo.load("{name}", weights="path/to/{official["file"]}")'
+            "  # first time: converts and caches",
             f'model = zoo.load("{name}")                                      # later: the cached conversion',
         ]
     else:
         lines.append(f'model = zoo.load("{name}", weights=False)  # no weights yet: random initialisation')
     lines += [
         f"future = model.predict_frames(context, future_frames={metadata['future_frames']})"
-        f"  # context [B, {metadata['context_frames']}, {', '.join(str(d) for d in metadata['frame_shape'])}] in [0, 1]",
+        f"  # context [B, {metadata['context_frames']}, {', '.join(str(d) for d in metadata['frame_shape'])}]"
+        " in [0, 1]",
         "```", "", "## Weights", "", metadata.get("weights_note", ""), "",
     ]
     if official:
@@ -190,13 +206,14 @@ def model_card(metadata):
             f"- Licence of the weights: {official['license']}. Models built from them inherit it.",
             f"- {official['note']}", "",
         ]
-    for key, title in (("metrics", "Metrics"), ("reference_metrics", "Reference metrics (not of weights here)")):
+    sections = (("metrics", "Metrics"), ("reference_metrics", "Reference metrics (not of weights here)"))
+    for key, title in sections:
         if metadata.get(key):
             lines += [f"## {title}", ""]
             for m in metadata[key]:
                 values = ", ".join(f"{k} {v}" for k, v in m["values"].items())
-                lines.append(f"- {m['context_frames']} -> {m['future_frames']}: {values}. Split: {m['split']}. "
-                             f"Source: {m['source']}.")
+                lines.append(f"- {m['context_frames']} -> {m['future_frames']}: {values}. "
+                             f"Split: {m['split']}. Source: {m['source']}.")
             lines += ["", f"Convention: {NVLABS_CONVENTION}.", ""]
     lines += ["## Citation", "", PAPER, ""]
     return "\n".join(lines)
@@ -211,7 +228,8 @@ def write(name, root):
     if (folder / WEIGHTS_FILE).is_file() and (folder / METADATA_FILE).is_file():
         previous = json.loads((folder / METADATA_FILE).read_text())
         metadata.update({k: previous[k] for k in _KEEP_WITH_WEIGHTS if k in previous})
-    (folder / CONFIG_FILE).write_text(json.dumps(keras.saving.serialize_keras_object(model), indent=2, sort_keys=True) + "\n")
+    config = keras.saving.serialize_keras_object(model)
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
     (folder / MODEL_CARD_FILE).write_text(model_card(metadata))
     return folder

@@ -35,7 +35,8 @@ def forbid_conversion(monkeypatch):
     monkeypatch.setattr(checkpoints, "load_state_dict", refuse)
 
 
-def test_load_from_a_path_converts_once_and_caches(tiny2_preset, nvlabs_dir, vectors, keras_home, monkeypatch):
+def test_load_from_a_path_converts_once_and_caches(tiny2_preset, nvlabs_dir, vectors, keras_home,
+                                                    monkeypatch):
     model = zoo.load(tiny2_preset, weights=nvlabs_dir / PT)
     assert_matches_official(model, vectors)
     cache = keras_home / "models"
@@ -104,11 +105,13 @@ def test_corrupt_cached_conversion_is_removed_and_redone(tiny2_preset, nvlabs_di
 def test_cached_conversion_of_the_wrong_structure_is_removed(tiny2_preset, nvlabs_dir, keras_home, tmp_path):
     cache = keras_home / "models"
     zoo.load(tiny2_preset, weights=nvlabs_dir / PT)
-    other = checkpoints.from_nvlabs(nvlabs_dir / "nvlabs_small_skip_eval_paper_format.pt", frame_shape=(16, 16, 1))
+    other = checkpoints.from_nvlabs(nvlabs_dir / "nvlabs_small_skip_eval_paper_format.pt",
+                                    frame_shape=(16, 16, 1))
     converted = cache / f"{tiny2_preset}.weights.h5"
     other.save_weights(converted)
     record = cache / f"{tiny2_preset}.conversion.json"
-    record.write_text(json.dumps({**json.loads(record.read_text()), "weights_sha256": zoo.sha256_of(converted)}))
+    forged = {**json.loads(record.read_text()), "weights_sha256": zoo.sha256_of(converted)}
+    record.write_text(json.dumps(forged))
     with pytest.raises(ValueError, match="(?s)does not fit the model.*bad cache entry was removed"):
         zoo.load(tiny2_preset)
     assert not converted.exists() and not record.exists()

@@ -15,7 +15,8 @@ from tests.zoo.conftest import write_config_only_preset
 
 BUILTIN = ["kth_convlstm", "kth_convttlstm", "mmnist_convlstm", "mmnist_convlstm_small", "mmnist_convttlstm",
            "mmnist_convttlstm_small"]
-PAPER = dict(layers_per_block=(3, 3, 3, 3), hidden_channels=(32, 48, 48, 32), skip_stride=2, kernel_size=(5, 5))
+PAPER = dict(layers_per_block=(3, 3, 3, 3), hidden_channels=(32, 48, 48, 32), skip_stride=2,
+             kernel_size=(5, 5))
 # SPEC §3: the paper's networks at one channel.
 PAPER_PARAMS = {"convttlstm": 2_687_281, "convlstm": 3_973_201}
 REQUIRED_METADATA = ("name", "dataset", "frame_shape", "context_frames", "future_frames", "license", "source",
@@ -23,8 +24,8 @@ REQUIRED_METADATA = ("name", "dataset", "frame_shape", "context_frames", "future
 
 
 def small_model(**kwargs):
-    return VideoPredictor((8, 8, 1), layers_per_block=(1,), hidden_channels=(4,), skip_stride=None, kernel_size=3,
-                          rank=2, context_frames=2, **kwargs)
+    return VideoPredictor((8, 8, 1), layers_per_block=(1,), hidden_channels=(4,), skip_stride=None,
+                          kernel_size=3, rank=2, context_frames=2, **kwargs)
 
 
 def test_builtin_presets_are_listed():
@@ -143,8 +144,8 @@ def test_frame_shape_override(tmp_path):
 def test_weights_from_another_architecture_are_refused(tmp_path):
     zoo.save_preset(small_model(), tmp_path / "p")
     zoo.register("p", tmp_path / "p")
-    other = VideoPredictor((8, 8, 1), layers_per_block=(2,), hidden_channels=(4,), skip_stride=None, kernel_size=3,
-                           rank=2)
+    other = VideoPredictor((8, 8, 1), layers_per_block=(2,), hidden_channels=(4,), skip_stride=None,
+                           kernel_size=3, rank=2)
     other.save_weights(tmp_path / "other.weights.h5")
     # Keras itself would load this file silently (the extra cell is ignored); the zoo refuses it.
     with pytest.raises(ValueError, match="unexpected: cells/conv_ttlstm_cell_1"):
