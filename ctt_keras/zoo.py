@@ -42,6 +42,7 @@ import pathlib
 import re
 import shutil
 import tempfile
+import warnings
 
 import keras
 
@@ -421,7 +422,10 @@ def _convert_official(name, metadata, model, checkpoint, in_cache):
     checkpoints.assign_nvlabs_weights(model, state)  # checks every key and shape, lists all mismatches
     official = metadata.get("official_checkpoint")
     if official:  # the weights do not depend on the frame size, so any frame_shape may share the cache
-        _write_conversion(name, model, checkpoint, official)
+        try:
+            _write_conversion(name, model, checkpoint, official)
+        except OSError as error:  # a read-only cache costs a conversion per load, nothing else
+            warnings.warn(f"could not cache the converted weights of preset {name!r} in {cache_dir()}: {error}")
 
 
 def _architecture_differences(model, inferred, channels):

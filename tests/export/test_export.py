@@ -160,3 +160,23 @@ def test_non_empty_version_folder_is_not_overwritten(official, tmp_path):
         export_saved_model(model, tmp_path, CONTEXT, FUTURE, version=0)
     with pytest.raises(ValueError, match="future_frames"):
         export_saved_model(model, tmp_path, CONTEXT, 0)
+
+
+def test_convlstm_with_skips_and_sigmoid_exports_exactly(nvlabs_dir, tmp_path):
+    # The other official test network: ConvLSTM cells ([h, c] states), skip connections, sigmoid head.
+    data = np.load(nvlabs_dir / "vectors_small_convlstm_sig.npz")
+    model = from_nvlabs(nvlabs_dir / "nvlabs_small_convlstm_sig_state_dict.pt", frame_shape=(16, 16, 1),
+                        output_sigmoid=True)
+    loaded = tf.saved_model.load(str(export_saved_model(model, tmp_path, CONTEXT, FUTURE, model_name="sig")))
+    context = nhwc(data["input"])
+    served = loaded.signatures["serving_default"](frames=tf.constant(context))["predictions"].numpy()
+    np.testing.assert_allclose(served, nhwc(data["output"]), atol=1e-5, rtol=0)
+    states = loaded.signatures["initial_state"](batch_size=tf.constant(2))
+    assert [states[name].shape[-1] for name in state_names(model)] == [4, 4, 6, 6, 6, 6, 4, 4]
+    outputs = []
+    for t in range(CONTEXT + FUTURE - 1):
+        result = loaded.signatures["step"](frame=tf.constant(context[:, t] if t < CONTEXT else outputs[-1]),
+                                           **states)
+        outputs.append(result.pop("prediction").numpy())
+        states = result
+    np.testing.assert_allclose(np.stack(outputs, 1), nhwc(data["output_all"]), atol=1e-5, rtol=0)

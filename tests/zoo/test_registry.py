@@ -226,3 +226,44 @@ def test_metadata_json_errors_name_the_file(tmp_path):
     with pytest.raises(ValueError, match="metadata.json is not valid JSON"):
         zoo.register("p", tmp_path / "p")
     json.loads((tmp_path / "p" / zoo.CONFIG_FILE).read_text())  # the rest is untouched
+
+
+def test_builtin_preset_files_are_what_the_generator_writes(tmp_path):
+    # zoo/_make_presets.py is the single source of the built-in configs, metadata and cards.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_presets", zoo.BUILTIN_DIR / "_make_presets.py")
+    make_presets = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_presets)
+    assert sorted(make_presets.PRESETS) == BUILTIN
+    for name in BUILTIN:
+        fresh = make_presets.write(name, tmp_path)
+        shipped = zoo.BUILTIN_DIR / name
+        for file in (zoo.METADATA_FILE, zoo.MODEL_CARD_FILE):
+            assert (fresh / file).read_text() == (shipped / file).read_text(), f"{name}/{file} is stale"
+        fresh_config = json.loads((fresh / zoo.CONFIG_FILE).read_text())["config"]
+        assert json.loads((shipped / zoo.CONFIG_FILE).read_text())["config"] == fresh_config
+
+
+def test_zoo_module_does_not_import_tensorflow():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(zoo))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert "tensorflow" not in imported
+
+
+def test_read_only_cache_still_loads_official_weights(tmp_path, monkeypatch, nvlabs_dir, tiny2_preset):
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(zoo, "_write_conversion", refuse)
+    with pytest.warns(UserWarning, match="could not cache"):
+        model = zoo.load(tiny2_preset, weights=nvlabs_dir / "nvlabs_tiny2_eval_paper_format.pt")
+    data = np.load(nvlabs_dir / "vectors_tiny2.npz")
+    np.testing.assert_allclose(model.predict_frames(np.moveaxis(data["input"], -3, -1), 10).numpy(),
+                               np.moveaxis(data["output"], -3, -1), atol=1e-5, rtol=0)
