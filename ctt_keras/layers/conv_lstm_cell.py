@@ -103,6 +103,12 @@ class ConvLSTMCell(keras.layers.Layer):
         h, c = _common.lstm_update(gates, c_prev)
         return h, [h, c]
 
+    def multiply_accumulates(self):
+        """Multiply-accumulates of one step for one sample (the convolution; built cell)."""
+        kh, kw = self.kernel_size
+        height, width = self.spatial_dims
+        return height * width * kh * kw * (self.input_channels + self.filters) * 4 * self.filters
+
     def get_initial_state(self, batch_size=None):
         shape = (batch_size,) + self.spatial_dims + (self.filters,)
         return [ops.zeros(shape, dtype=self.compute_dtype), ops.zeros(shape, dtype=self.compute_dtype)]

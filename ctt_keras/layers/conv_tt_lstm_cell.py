@@ -194,6 +194,15 @@ class ConvTTLSTMCell(keras.layers.Layer):
         new_projection = _common.conv_same(h, self.projection_kernel)
         return h, [h, c] + projections[1:] + [new_projection]
 
+    def multiply_accumulates(self):
+        """Multiply-accumulates of one step for one sample (all convolutions; built cell)."""
+        kh, kw = self.kernel_size
+        pixels = self.spatial_dims[0] * self.spatial_dims[1] * kh * kw
+        projections = self.filters * self.projection_channels
+        cores = (self.order - 1) * self.rank * self.rank
+        gates = (self.input_channels + self.rank) * 4 * self.filters
+        return pixels * (projections + cores + gates)
+
     def get_initial_state(self, batch_size=None):
         state_shape = (batch_size,) + self.spatial_dims + (self.filters,)
         projection_shape = (batch_size,) + self.spatial_dims + (self.projection_channels,)

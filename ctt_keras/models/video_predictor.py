@@ -168,6 +168,12 @@ class VideoPredictor(keras.Model):
         """Number of network parameters (the scheduled-sampling ratio is training state, not counted)."""
         return sum(int(ops.size(w)) for w in self.weights if w is not self.sampling_ratio)
 
+    def multiply_accumulates_per_step(self):
+        """Multiply-accumulates of one recurrent step of the whole network for one sample."""
+        height, width, channels = self.frame_shape
+        head = height * width * self.stage_channels[-1] * channels
+        return sum(cell.multiply_accumulates() for cell in self.cells) + head
+
     # -- one recurrent step over the whole stack -------------------------------------------------
 
     def initial_states(self, batch_size):

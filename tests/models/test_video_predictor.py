@@ -20,6 +20,13 @@ def test_paper_parameter_counts():
     assert VideoPredictor((64, 64, 1), cell="convlstm").count_params() == 3_973_201
 
 
+def test_paper_multiply_accumulates_per_step():
+    # SPEC §3: 11.00 G (Conv-TT-LSTM) / 16.27 G (ConvLSTM) at 64x64, 43.99 G / 65.07 G at 128x128.
+    for size, tt, lstm in [(64, 11.00, 16.27), (128, 43.99, 65.07)]:
+        assert round(VideoPredictor((size, size, 1)).multiply_accumulates_per_step() / 1e9, 2) == tt
+        assert round(VideoPredictor((size, size, 1), cell="convlstm").multiply_accumulates_per_step() / 1e9, 2) == lstm
+
+
 def test_paper_skip_topology_channels():
     model = VideoPredictor((64, 64, 1))
     # block inputs: frame, out0, out1, [out2; out0], head: [out3; out1]
