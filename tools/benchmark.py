@@ -10,7 +10,8 @@ Groups:
             20-frame clips (19 recurrent steps), interleaved with a large 5x5 conv2d
             forward+backward that measures the achievable peak in the same process
   rollout   10 -> 30 closed-loop rollout at batch 1, both cells
-  memory    peak resident memory of a training step (one cell per process)
+  memory    peak resident memory of a training step (one cell per process), with and without
+            `remat=True` (activations recomputed per recurrent step in the backward pass)
 
 Usage:
   python tools/benchmark.py                  # 64x64 and 128x128, float32 and mixed_bfloat16, XLA off
@@ -85,7 +86,7 @@ def _worker(spec):
     result["rss_after_import_gb"] = _peak_rss_gb()
 
     if spec["group"] == "memory":
-        model = VideoPredictor((size, size, 1), cell=spec["cell"])
+        model = VideoPredictor((size, size, 1), cell=spec["cell"], remat=spec.get("remat", False))
         model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=spec["jit"])
         clip = rng.random((spec["batch"], 20, size, size, 1), dtype=np.float32)
         times = []
@@ -164,7 +165,8 @@ def _table(results):
             continue
         if r["group"] == "memory":
             lines.append(
-                f"| memory | {r['size']} | {r['policy']} | {r['jit']} | {r['cell']} b{r['batch']} | "
+                f"| memory | {r['size']} | {r['policy']} | {r['jit']} | {r['cell']} b{r['batch']}"
+                f"{' remat' if r.get('remat') else ''} | "
                 f"{_fmt(r['step_s'])} | peak RSS {_fmt(r['peak_rss_gb'])} GB | | 2 |"
             )
             continue
@@ -202,7 +204,8 @@ def _summary(results):
                 out[f"train{size}_{cell}_xla_slowdown"] = xla[cell]["median_s"] / f32[cell]["median_s"]
     for r in results:
         if r["group"] == "memory" and not r.get("error"):
-            out[f"memory{r['size']}_{r['cell']}_{r['policy']}_b{r['batch']}_peak_rss_gb"] = r["peak_rss_gb"]
+            remat = "_remat" if r.get("remat") else ""
+            out[f"memory{r['size']}_{r['cell']}_{r['policy']}_b{r['batch']}{remat}_peak_rss_gb"] = r["peak_rss_gb"]
     return out
 
 
@@ -240,7 +243,9 @@ def main(argv=None):
                          warmup=1, reps=reps))
     for size in sizes:
         for cell in CELLS:
-            plan.append(dict(group="memory", size=size, policy="float32", jit=False, cell=cell, batch=args.batch))
+            for remat in (False, True):
+                plan.append(dict(group="memory", size=size, policy="float32", jit=False, cell=cell,
+                                 batch=args.batch, remat=remat))
 
     results = []
     for spec in plan:

@@ -41,6 +41,10 @@ class VideoPredictor(keras.Model):
         output_sigmoid: Apply a sigmoid to the head's output.
         context_frames: Frames read before predicting, in `fit`/`evaluate`/`predict`.
         seed: Seed of the scheduled-sampling coins.
+        remat: Recompute each recurrent step in the backward pass instead of
+            keeping its activations (`keras.remat`): training memory falls to
+            about the recurrent states (KTH 128x128 at batch 2: 12.1 GB -> see
+            docs/performance.md) for about one more forward pass of time.
         **kwargs: `keras.Model` arguments (`name`, `dtype`).
 
     Call arguments:
@@ -80,6 +84,7 @@ class VideoPredictor(keras.Model):
         output_sigmoid=False,
         context_frames=10,
         seed=None,
+        remat=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -108,6 +113,7 @@ class VideoPredictor(keras.Model):
         self.output_sigmoid = bool(output_sigmoid)
         self.context_frames = _common.check_positive_int("context_frames", context_frames)
         self.seed = seed
+        self.remat = bool(remat)
 
         self.cells = []
         for b, (num_layers, channels) in enumerate(zip(self.layers_per_block, self.hidden_channels)):
@@ -215,6 +221,7 @@ class VideoPredictor(keras.Model):
                 (total_steps - context_frames, batch_size, 1, 1, 1), seed=self.sampling_seed
             )
         states = self.initial_states(batch_size)
+        step = self._rematerialised_step if (self.remat and training) else self.step
         outputs = []
         for t in range(total_steps):
             if t < context_frames:
@@ -224,9 +231,28 @@ class VideoPredictor(keras.Model):
             else:
                 truth = ops.cast(frames[:, t], outputs[-1].dtype)
                 x = ops.where(coins[t - context_frames] < sampling_ratio, truth, outputs[-1])
-            y, states = self.step(x, states, training=training)
+            y, states = step(x, states, training=training)
             outputs.append(y)
         return ops.stack(outputs, axis=1)
+
+    def _rematerialised_step(self, frame, states, training=None):
+        """`step`, with its activations recomputed in the backward pass."""
+        sizes = [len(cell_states) for cell_states in states]
+
+        def flat_step(x, *flat_states):
+            nested, offset = [], 0
+            for size in sizes:
+                nested.append(list(flat_states[offset : offset + size]))
+                offset += size
+            y, new_states = self.step(x, nested, training=training)
+            return (y, *[s for cell_states in new_states for s in cell_states])
+
+        y, *flat = keras.remat(flat_step)(frame, *[s for cell_states in states for s in cell_states])
+        new_states, offset = [], 0
+        for size in sizes:
+            new_states.append(list(flat[offset : offset + size]))
+            offset += size
+        return y, new_states
 
     # -- public prediction API ------------------------------------------------------------------
 
@@ -338,6 +364,7 @@ class VideoPredictor(keras.Model):
                 "output_sigmoid": self.output_sigmoid,
                 "context_frames": self.context_frames,
                 "seed": self.seed,
+                "remat": self.remat,
             }
         )
         return config

@@ -110,12 +110,13 @@ def test_keras_file_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.predict_frames(clips[:, :2], 4), model.predict_frames(clips[:, :2], 4))
 
 
-def test_mixed_precision_model_outputs_float32():
+@pytest.mark.parametrize("remat", [False, True])
+def test_mixed_precision_model_outputs_float32(remat):
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16")
     try:
         keras.utils.set_random_seed(6)
-        model = VideoPredictor((8, 8, 1), context_frames=2, **SMALL)
+        model = VideoPredictor((8, 8, 1), context_frames=2, remat=remat, **SMALL)
         model.compile(optimizer=keras.optimizers.Adam(3e-3))
         clips = _clips(n=4, t=5)
         history = model.fit(clips, batch_size=2, epochs=4, verbose=0).history["loss"]
@@ -154,3 +155,22 @@ def test_bad_clips_are_named():
         model(np.zeros((1, 3, 8, 8, 1), "float32"))
     with pytest.raises(ValueError, match="future_frames"):
         model.predict_frames(np.zeros((1, 3, 8, 8, 1), "float32"), 0)
+
+
+@pytest.mark.parametrize("sampling_ratio", [1.0, 0.5])
+def test_remat_gives_the_same_loss_and_gradients(sampling_ratio):
+    keras.utils.set_random_seed(7)
+    plain = VideoPredictor((8, 8, 1), context_frames=2, seed=3, **SMALL)
+    remat = VideoPredictor((8, 8, 1), context_frames=2, seed=3, remat=True, **SMALL)
+    remat.set_weights(plain.get_weights())
+    clips = _clips(n=2, t=5)
+    results = []
+    for model in (plain, remat):
+        model.sampling_ratio.assign(sampling_ratio)
+        with tf.GradientTape() as tape:
+            loss = L1L2Loss()(clips[:, 1:], model(clips, training=True))
+        results.append((float(loss), tape.gradient(loss, model.trainable_variables)))
+    assert results[0][0] == pytest.approx(results[1][0], rel=1e-6)
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7)
+    assert VideoPredictor.from_config(remat.get_config()).remat
