@@ -8,10 +8,12 @@ TensorFlow only (the model code itself stays backend-agnostic). `tools/train.py`
 from ctt_keras.training.callbacks import PredictionImages, StopOnNaN, log_curves  # noqa: F401
 from ctt_keras.training.images import (  # noqa: F401
     comparison_strip,
+    fit_frames,
     gif_bytes,
     plot_curves,
     prediction_gif_frames,
     side_by_side_frames,
+    to_unit_float,
     write_gif,
 )
 from ctt_keras.training.precision import (  # noqa: F401

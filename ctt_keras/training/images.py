@@ -149,3 +149,50 @@ def plot_curves(path, curves, title="", width=360, height=240):
     for i, panel in enumerate(panels):
         canvas.paste(panel, ((i % columns) * width, 20 + (i // columns) * height))
     canvas.save(path, format="PNG")
+
+
+def to_unit_float(frames):
+    """uint8 0..255 or float 0..1 frames as float32 in [0, 1] (raises for floats outside [0, 1])."""
+    frames = np.asarray(frames)
+    if frames.dtype == np.uint8:
+        return frames.astype(np.float32) / 255.0
+    if not np.issubdtype(frames.dtype, np.floating):
+        raise ValueError(f"frames must be uint8 (0..255) or float (0..1), got dtype {frames.dtype}")
+    low, high = float(np.nanmin(frames)), float(np.nanmax(frames))
+    if low < 0.0 or high > 1.0:
+        raise ValueError(f"float frames must be in [0, 1], got values in [{low:.4g}, {high:.4g}]")
+    return frames.astype(np.float32)
+
+
+def fit_frames(frames, frame_shape):
+    """Converts frames `[T, H, W, C]` to a model's `frame_shape` `(h, w, c)`; returns `(frames, notes)`.
+
+    Colour is converted (RGB -> gray with ITU-R BT.601 luma, gray -> RGB by
+    repetition) and the size changed with antialiased bilinear resizing; `notes`
+    lists every conversion made, for the user to see.
+    """
+    import tensorflow as tf
+
+    frames = to_unit_float(frames)
+    if frames.ndim == 3:
+        frames = frames[..., None]
+    if frames.ndim != 4 or frames.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"frames must be [T, H, W] or [T, H, W, C] with C in (1, 3, 4), got shape {frames.shape}")
+    height, width, channels = frame_shape
+    notes = []
+    if frames.shape[-1] == 4:
+        frames = frames[..., :3]
+        notes.append("dropped the alpha channel")
+    if frames.shape[-1] == 3 and channels == 1:
+        frames = frames @ np.array([[0.299], [0.587], [0.114]], dtype=np.float32)
+        notes.append("converted RGB to gray (BT.601 luma)")
+    elif frames.shape[-1] == 1 and channels == 3:
+        frames = np.repeat(frames, 3, axis=-1)
+        notes.append("converted gray to RGB")
+    elif frames.shape[-1] != channels:
+        raise ValueError(f"cannot convert {frames.shape[-1]}-channel frames to {channels} channels")
+    if frames.shape[1:3] != (height, width):
+        notes.append(f"resized {frames.shape[1]}x{frames.shape[2]} -> {height}x{width} (bilinear, antialiased)")
+        frames = tf.image.resize(frames, (height, width), method="bilinear", antialias=True).numpy()
+        frames = np.clip(frames, 0.0, 1.0)
+    return frames.astype(np.float32), notes

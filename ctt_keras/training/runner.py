@@ -172,15 +172,15 @@ def predict_clips(model, clips, context_frames, future_frames, batch_size=16, ji
 
     Args:
         model: A `VideoPredictor`.
-        clips: NumPy array `[N, T, ...]` with `T >= context_frames + future_frames`,
-            or an iterable of such batches.
+        clips: NumPy array `[N, T, ...]` with `T >= context_frames`, or an iterable
+            of such batches; frames after the context (up to `future_frames`) are the truth.
         context_frames, future_frames: Frames read / predicted.
         batch_size: Clips per prediction batch (arrays only).
         jit_compile: Compile the rollout with XLA.
 
     Returns:
-        `(context, truth, prediction)` NumPy arrays `[N, Tc, ...]`, `[N, Tf, ...]`, `[N, Tf, ...]`
-        (predictions unclamped, float32).
+        `(context, truth, prediction)` NumPy arrays `[N, Tc, ...]`, `[N, <= Tf, ...]` (the
+        frames the clips hold), `[N, Tf, ...]` (predictions unclamped, float32).
     """
     import tensorflow as tf
 
@@ -193,15 +193,13 @@ def predict_clips(model, clips, context_frames, future_frames, batch_size=16, ji
     contexts, truths, predictions = [], [], []
     for batch in batches:
         batch = np.asarray(batch, dtype=np.float32)
-        needed = context_frames + future_frames
-        if batch.shape[1] < needed:
+        if batch.ndim != 5 or batch.shape[1] < context_frames:
             raise ValueError(
-                f"clips have {batch.shape[1]} frames; context {context_frames} + future {future_frames} "
-                f"needs {needed}."
+                f"clips must be [N, T, H, W, C] with T >= context_frames={context_frames}, got {batch.shape}."
             )
         context = batch[:, :context_frames]
         contexts.append(context)
-        truths.append(batch[:, context_frames:needed])
+        truths.append(batch[:, context_frames : context_frames + future_frames])
         predictions.append(np.asarray(rollout(tf.constant(context))))
     if not contexts:
         raise ValueError("no clip to predict: the dataset is empty.")
@@ -236,6 +234,11 @@ def evaluate_horizons(model, clips, context_frames, horizons, convention="nvlabs
     context, truth, prediction = predict_clips(
         model, clips, context_frames, horizons[-1], batch_size=batch_size, jit_compile=jit_compile
     )
+    if truth.shape[1] < horizons[-1]:
+        raise ValueError(
+            f"clips hold {truth.shape[1]} frames after the {context_frames} context frames; horizon "
+            f"{horizons[-1]} needs {horizons[-1]}."
+        )
     metrics = tuple(metrics or evaluation.METRIC_NAMES)
     if context.shape[-1] not in (1, 3):
         metrics = tuple(m for m in metrics if m != "lpips")
