@@ -291,7 +291,22 @@ def load_start_model(config):
     return None
 
 
+_STARTED = {"training": False}
+
+
 def main(argv=None):
+    _STARTED["training"] = False
+    try:
+        return _main(argv)
+    except (ValueError, FileNotFoundError) as error:
+        if _STARTED["training"]:
+            raise
+        # Raised before training (bad data, shapes, presets): a message, not a traceback.
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _main(argv):
     config = resolve_config(argv)
     from ctt_keras import training
 
@@ -307,6 +322,35 @@ def main(argv=None):
     strategy = training.make_strategy(config["strategy"], config["cpu_replicas"])
     task_index, num_workers, is_chief = training.worker_info(strategy)
 
+    context, future = int(config["context_frames"]), int(config["future_frames"])
+    clip_length = context + future
+    batch = int(config["batch_size"])
+    replicas = strategy.num_replicas_in_sync
+    if batch % replicas:
+        raise ValueError(f"--batch-size {batch} (global) does not split over {replicas} replicas")
+    backup = os.path.join(config["logdir"], config["name"], "backup")
+    initial_epoch = training.backup_epoch(backup) if config["resume"] else 0
+    steps = int(config["steps_per_epoch"])
+    # Data and starting weights first: a missing or malformed input fails here, before any file is written.
+    start = load_start_model(config)
+    if start is not None:
+        frame_shape = start.frame_shape
+    else:
+        frame_shape = (frame_side(config), frame_side(config), 1)
+    val_count = (int(config["validation_sequences"]) // batch) * batch
+    validation = None
+    if val_count:
+        val_clips = fixed_clips(config, "validation", clip_length, val_count)
+        validation = training.batch_for_strategy(
+            __import__("tensorflow").data.Dataset.from_tensor_slices(val_clips), strategy, batch)
+    train_data = training.distribute_clips(
+        strategy, lambda: clip_dataset(config, "train", clip_length, skip=initial_epoch * steps * batch), batch)
+    spec_shape = getattr(getattr(train_data, "element_spec", None), "shape", None)
+    train_shape = tuple(spec_shape[2:]) if spec_shape is not None else None
+    for what, shape in (("validation", val_clips.shape[2:] if val_count else None), ("train", train_shape)):
+        if shape is not None and None not in shape and tuple(shape) != tuple(frame_shape):
+            raise ValueError(f"{what} frames are {tuple(shape)} but the model expects {tuple(frame_shape)}")
+
     if is_chief:
         run = training.RunDirectory.create(config["logdir"], config["name"], resume=config["resume"])
         if run.renamed_from:
@@ -316,32 +360,6 @@ def main(argv=None):
         run = training.RunDirectory(os.path.join(config["logdir"], config["name"]))
         os.makedirs(os.path.join(run.path, "workers"), exist_ok=True)
 
-    context, future = int(config["context_frames"]), int(config["future_frames"])
-    clip_length = context + future
-    batch = int(config["batch_size"])
-    replicas = strategy.num_replicas_in_sync
-    if batch % replicas:
-        raise SystemExit(f"train.py: error: --batch-size {batch} (global) does not split over {replicas} replicas")
-    initial_epoch = training.backup_epoch(run.backup) if config["resume"] else 0
-    steps = int(config["steps_per_epoch"])
-    # Data first: a missing or malformed split fails here, before the model is built.
-    val_count = (int(config["validation_sequences"]) // batch) * batch
-    validation = None
-    if val_count:
-        val_clips = fixed_clips(config, "validation", clip_length, val_count)
-        validation = training.batch_for_strategy(
-            __import__("tensorflow").data.Dataset.from_tensor_slices(val_clips), strategy, batch)
-    train_data = training.distribute_clips(
-        strategy, lambda: clip_dataset(config, "train", clip_length, skip=initial_epoch * steps * batch), batch)
-
-    start = load_start_model(config)
-    if start is not None:
-        frame_shape = start.frame_shape
-    else:
-        frame_shape = (frame_side(config), frame_side(config), 1)
-    if val_count and tuple(val_clips.shape[2:]) != tuple(frame_shape):
-        raise SystemExit(f"train.py: error: data frames are {val_clips.shape[2:]} but the model expects "
-                         f"{tuple(frame_shape)}")
     keras.mixed_precision.set_global_policy(policy)
     with strategy.scope():
         if start is not None:
@@ -372,6 +390,7 @@ def main(argv=None):
         run, schedule, validation_clips=val_clips[:4] if val_count else None, context_frames=context,
         is_chief=is_chief, monitor="val_loss" if val_count else "loss")
     verbose = {"auto": "auto", "0": 0, "1": 1, "2": 2}[config["verbose"]]
+    _STARTED["training"] = True
     with training.runner.Timer() as timer:
         model.fit(train_data, epochs=config["epochs"], steps_per_epoch=steps, validation_data=validation,
                   callbacks=callbacks, verbose=verbose if is_chief else 0)

@@ -41,6 +41,10 @@ class StopOnNaN(keras.callbacks.Callback):
     def get_config(self):
         return {"monitor": self.monitor}
 
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
 
 @keras.saving.register_keras_serializable(package="ctt_keras")
 class PredictionImages(keras.callbacks.Callback):
@@ -124,6 +128,10 @@ class PredictionImages(keras.callbacks.Callback):
             "gif_path": self.gif_path,
             "every": self.every,
         }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
 def log_curves(log_dir, results, prefix="test"):

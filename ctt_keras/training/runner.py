@@ -8,6 +8,7 @@ never builds data: it receives `tf.data` datasets or callables that make them).
 import json
 import os
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -30,6 +31,7 @@ ARCHITECTURE_KEYS = (
 )
 SCHEDULE_CHOICES = ("paper", "linear", "none")
 LR_SCHEDULE_CHOICES = ("paper", "cosine", "constant")
+_LPIPS_MIN_SIDE = 32
 
 
 def build_model(frame_shape, architecture, context_frames=10, seed=None):
@@ -240,7 +242,11 @@ def evaluate_horizons(model, clips, context_frames, horizons, convention="nvlabs
             f"{horizons[-1]} needs {horizons[-1]}."
         )
     metrics = tuple(metrics or evaluation.METRIC_NAMES)
-    if context.shape[-1] not in (1, 3):
+    if "lpips" in metrics and (context.shape[-1] not in (1, 3) or min(context.shape[2:4]) < _LPIPS_MIN_SIDE):
+        warnings.warn(
+            f"LPIPS skipped: frames {context.shape[2:]} are not 1- or 3-channel images of at least "
+            f"{_LPIPS_MIN_SIDE}x{_LPIPS_MIN_SIDE} pixels (AlexNet's smallest input)."
+        )
         metrics = tuple(m for m in metrics if m != "lpips")
     results = {}
     for horizon in horizons:

@@ -105,6 +105,10 @@ class _EpochSchedule(keras.callbacks.Callback):
     def get_config(self):
         return {"state_path": self.state_path}
 
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
 
 @keras.saving.register_keras_serializable(package="ctt_keras")
 class PaperSchedule(_EpochSchedule):
