@@ -150,3 +150,53 @@ def log_curves(log_dir, results, prefix="test"):
                 for t, value in enumerate(np.asarray(curve)):
                     tf.summary.scalar(f"{prefix}/{label}/{name}_per_frame", float(value), step=t + 1)
     writer.close()
+
+
+@keras.saving.register_keras_serializable(package="ctt_keras")
+class SeedStateBackup(keras.callbacks.Callback):
+    """Saves and restores the model's random-generator states per epoch, for exact resumption.
+
+    Keras' weight files (hence `BackupAndRestore`) do not hold the state of a
+    model's `keras.random.SeedGenerator`s (the scheduled-sampling coins of
+    `VideoPredictor`), so a resumed run would replay the coins from the start.
+    This callback writes those states to a JSON history at every epoch end and,
+    in a run that starts at epoch `e > 0`, restores the states saved after `e - 1`.
+
+    Args:
+        state_path: JSON file of the states, e.g. `run_dir/seed_state.json`.
+    """
+
+    def __init__(self, state_path):
+        super().__init__()
+        self.state_path = state_path
+        self._restored = False
+
+    def _seed_variables(self):
+        return [v for v in self.model.variables if v.path.endswith("seed_generator_state")]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._restored:
+            return
+        self._restored = True
+        from ctt_keras.training.schedules import load_epoch_state
+
+        state = load_epoch_state(self.state_path, epoch - 1)
+        if state is None:
+            return
+        for variable in self._seed_variables():
+            if variable.path not in state:
+                raise ValueError(f"{self.state_path} has no state for {variable.path}; cannot resume exactly.")
+            variable.assign(np.asarray(state[variable.path], dtype=variable.dtype))
+
+    def on_epoch_end(self, epoch, logs=None):
+        from ctt_keras.training.schedules import save_epoch_state
+
+        state = {v.path: keras.ops.convert_to_numpy(v).tolist() for v in self._seed_variables()}
+        save_epoch_state(self.state_path, epoch, state)
+
+    def get_config(self):
+        return {"state_path": self.state_path}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

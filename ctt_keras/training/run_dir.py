@@ -6,6 +6,7 @@ runs/<name>/
   config.json            resolved configuration of the run (every flag, the policy, the strategy)
   backup/                keras.callbacks.BackupAndRestore state (weights, optimizer, epoch)
   schedule_state.json    counters of the sampling/learning-rate schedule, per finished epoch
+  seed_state.json        random-generator states (scheduled-sampling coins), per finished epoch
   checkpoints/best.weights.h5, checkpoints/last.weights.h5
   history.csv            epoch logs (losses, sampling_ratio, learning_rate)
   tensorboard/           TensorBoard logs (scalars, prediction strips and GIFs, per-frame curves)
@@ -29,6 +30,7 @@ class RunDirectory:
         self.config = os.path.join(self.path, CONFIG_FILE)
         self.backup = os.path.join(self.path, "backup")
         self.schedule_state = os.path.join(self.path, "schedule_state.json")
+        self.seed_state = os.path.join(self.path, "seed_state.json")
         self.checkpoints = os.path.join(self.path, "checkpoints")
         self.best_weights = os.path.join(self.checkpoints, "best.weights.h5")
         self.last_weights = os.path.join(self.checkpoints, "last.weights.h5")

@@ -122,7 +122,7 @@ def training_callbacks(run, schedule_callbacks, validation_clips=None, context_f
     """The callbacks of a training run, in the order they must run.
 
     Schedules first (they set the ratio/LR and add them to the logs), then
-    `StopOnNaN`, `BackupAndRestore` (resume), best/last checkpoints, `CSVLogger`,
+    `StopOnNaN`, `BackupAndRestore` and `SeedStateBackup` (resume), best/last checkpoints, `CSVLogger`,
     `TensorBoard` and `PredictionImages`. Workers other than the chief write
     their backups under `run.path/workers/<id>` and no logs.
 
@@ -140,7 +140,12 @@ def training_callbacks(run, schedule_callbacks, validation_clips=None, context_f
     """
     stop_on_nan = callbacks_lib.StopOnNaN()
     backup_dir = run.backup if is_chief else os.path.join(run.path, "workers", f"backup-{os.getpid()}")
-    result = list(schedule_callbacks) + [stop_on_nan, keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False)]
+    seed_state = run.seed_state if is_chief else os.path.join(backup_dir, "seed_state.json")
+    result = list(schedule_callbacks) + [
+        stop_on_nan,
+        keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False),
+        callbacks_lib.SeedStateBackup(seed_state),
+    ]
     if is_chief:
         result += [
             keras.callbacks.ModelCheckpoint(

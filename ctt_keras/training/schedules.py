@@ -37,6 +37,39 @@ def _set_sampling_ratio(model, value):
     model.sampling_ratio.assign(float(value))
 
 
+def load_epoch_state(path, epoch):
+    """The state saved after `epoch` in a per-epoch JSON history, or None (no file, or epoch < 0).
+
+    Raises:
+        ValueError: if the file exists but lacks that epoch (it belongs to another run or was cut short).
+    """
+    if epoch < 0 or not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        history = json.load(f)
+    state = history.get(str(epoch))
+    if state is None:
+        raise ValueError(
+            f"{path} has no saved state for epoch {epoch} (has {sorted(history, key=int)}); cannot resume "
+            f"at epoch {epoch + 1}."
+        )
+    return state
+
+
+def save_epoch_state(path, epoch, state):
+    """Records `state` as the state after `epoch` (dropping any later epochs) in a JSON history file."""
+    history = {}
+    if os.path.isfile(path):
+        with open(path) as f:
+            history = json.load(f)
+    history = {k: v for k, v in history.items() if int(k) < epoch}
+    history[str(epoch)] = state
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(history, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
 class _EpochSchedule(keras.callbacks.Callback):
     """Base: applies `values(epoch)` at epoch begin, logs both values at epoch end, optional JSON state."""
 
@@ -77,30 +110,12 @@ class _EpochSchedule(keras.callbacks.Callback):
         """Called at epoch end with the epoch's logs, before the state is saved."""
 
     def _load_state(self, epoch):
-        # The state after epoch `epoch - 1` is the one a run restarting at `epoch` continues from.
-        if epoch == 0 or not os.path.isfile(self.state_path):
-            return
-        with open(self.state_path) as f:
-            history = json.load(f)
-        state = history.get(str(epoch - 1))
-        if state is None:
-            raise ValueError(
-                f"{self.state_path} has no schedule state for epoch {epoch - 1} (has {sorted(history, key=int)}); "
-                f"cannot resume the schedule at epoch {epoch}."
-            )
-        self.set_state(state)
+        state = load_epoch_state(self.state_path, epoch - 1)
+        if state is not None:
+            self.set_state(state)
 
     def _save_state(self, epoch):
-        history = {}
-        if os.path.isfile(self.state_path):
-            with open(self.state_path) as f:
-                history = json.load(f)
-        history = {k: v for k, v in history.items() if int(k) < epoch}
-        history[str(epoch)] = self.get_state()
-        tmp = self.state_path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(history, f, indent=1, sort_keys=True)
-        os.replace(tmp, self.state_path)
+        save_epoch_state(self.state_path, epoch, self.get_state())
 
     def get_config(self):
         return {"state_path": self.state_path}

@@ -65,7 +65,7 @@ def test_state_file_missing_the_epoch_is_an_error(tmp_path):
     state.write_text(json.dumps({"0": _paper().get_state()}))
     callback = _paper(str(state))
     callback.set_model(tiny.model())
-    with pytest.raises(ValueError, match="no schedule state for epoch 2"):
+    with pytest.raises(ValueError, match="no saved state for epoch 2"):
         callback.on_epoch_begin(3)
 
 
