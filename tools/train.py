@@ -198,6 +198,20 @@ def frame_side(config):
     return side
 
 
+def data_frame_shape(config):
+    """`(H, W, C)` of the training frames: from the files in --data-dir, else from --image-size."""
+    if config["dataset"] == "moving_mnist" and config["data_dir"] is not None:
+        from pipelines import moving_mnist_files
+
+        path = moving_mnist_file(config["data_dir"], "train")
+        shape = tuple(moving_mnist_files.load_file(path).element_spec.shape[1:])
+        if config["image_size"] and shape[:2] != (config["image_size"],) * 2:
+            raise ValueError(f"--image-size {config['image_size']} but the frames of {path} are {shape}")
+        return shape
+    side = frame_side(config)
+    return (side, side, 1)
+
+
 def moving_mnist_file(data_dir, split):
     names = [f"{split}.npz", f"{split}.npy", f"{split}.tfrecord"] + (["mnist_test_seq.npy"] if split == "test" else [])
     for name in names:
@@ -334,9 +348,9 @@ def _main(argv):
     # Data and starting weights first: a missing or malformed input fails here, before any file is written.
     start = load_start_model(config)
     if start is not None:
-        frame_shape = start.frame_shape
+        frame_shape = tuple(start.frame_shape)
     else:
-        frame_shape = (frame_side(config), frame_side(config), 1)
+        frame_shape = data_frame_shape(config)
     val_count = (int(config["validation_sequences"]) // batch) * batch
     validation = None
     if val_count:
