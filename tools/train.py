@@ -41,7 +41,7 @@ COMMON_DEFAULTS = dict(
     recipe="demo", dataset="moving_mnist", data_dir=None, image_size=None, model="convttlstm", preset=None,
     weights=None, output_sigmoid=False, strategy="default", cpu_replicas=None, mixed_precision="auto",
     jit_compile="auto", batch_size=8, learning_rate=1e-3, clip_norm=None, context_frames=10, future_frames=10,
-    sampling_decay=4e-3, lr_decay=0.98, lr_decay_every=5, seed=0, logdir="runs", name=None, resume=False,
+    sampling_decay=4e-3, min_delta=0.0, lr_decay=0.98, lr_decay_every=5, seed=0, logdir="runs", name=None, resume=False,
     convention="nvlabs", verbose="auto",
 )
 # Flags that may differ when resuming a run (everything else must match its config.json).
@@ -89,6 +89,7 @@ def build_parser():
     g.add_argument("--lr-schedule", choices=("paper", "cosine", "constant"))
     g.add_argument("--patience", type=int, help="epochs without improvement that count as a stall")
     g.add_argument("--sampling-decay", type=float, help="sampling-ratio decrement per epoch (4e-3)")
+    g.add_argument("--min-delta", type=float, help="smallest validation-loss decrease that counts as progress (0)")
     g.add_argument("--lr-decay", type=float, help="learning-rate factor (0.98)")
     g.add_argument("--lr-decay-every", type=int, help="epochs between learning-rate decays (5)")
     g = p.add_argument_group("run")
@@ -397,7 +398,7 @@ def _main(argv):
     schedule = training.make_schedule(
         config["schedule"], config["lr_schedule"], epochs=config["epochs"], learning_rate=config["learning_rate"],
         state_path=run.schedule_state if is_chief else None, patience=config["patience"],
-        sampling_decay=config["sampling_decay"], lr_decay=config["lr_decay"], lr_decay_every=config["lr_decay_every"],
+        sampling_decay=config["sampling_decay"], min_delta=config["min_delta"], lr_decay=config["lr_decay"], lr_decay_every=config["lr_decay_every"],
     ) if config["schedule"] == "paper" else training.make_schedule(
         config["schedule"], config["lr_schedule"], epochs=config["epochs"], learning_rate=config["learning_rate"])
     callbacks, stop_on_nan = training.training_callbacks(
