@@ -11,8 +11,8 @@ schedule. See docs/training.md for every flag, the run folder and resuming.
 """
 
 import argparse
-import math
 import os
+import shutil
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -331,10 +331,11 @@ def _main(argv):
     import keras
     import numpy as np
 
+    # The strategy next: MultiWorkerMirroredStrategy must configure collectives before any TensorFlow op.
+    strategy = training.make_strategy(config["strategy"], config["cpu_replicas"])
     keras.utils.set_random_seed(config["seed"])
     policy = training.resolve_mixed_precision(config["mixed_precision"])
     jit = training.resolve_jit_compile(config["jit_compile"])
-    strategy = training.make_strategy(config["strategy"], config["cpu_replicas"])
     task_index, num_workers, is_chief = training.worker_info(strategy)
 
     context, future = int(config["context_frames"]), int(config["future_frames"])
@@ -343,7 +344,8 @@ def _main(argv):
     replicas = strategy.num_replicas_in_sync
     if batch % replicas:
         raise ValueError(f"--batch-size {batch} (global) does not split over {replicas} replicas")
-    backup = os.path.join(config["logdir"], config["name"], "backup")
+    backup = training.backup_dir(training.RunDirectory(os.path.join(config["logdir"], config["name"])),
+                                 task_index, is_chief)
     initial_epoch = training.backup_epoch(backup) if config["resume"] else 0
     steps = int(config["steps_per_epoch"])
     # Data and starting weights first: a missing or malformed input fails here, before any file is written.
@@ -372,8 +374,11 @@ def _main(argv):
             print(f"{run.renamed_from} holds an earlier run; this run goes to {run.path} "
                   "(use --resume to continue the earlier one)")
     else:
+        # Other workers write only their backups, in a scratch folder beside the run (cleared for a new run).
         run = training.RunDirectory(os.path.join(config["logdir"], config["name"]))
-        os.makedirs(os.path.join(run.path, "workers"), exist_ok=True)
+        scratch = os.path.dirname(backup)
+        if not config["resume"] and os.path.isdir(scratch):
+            shutil.rmtree(scratch)
 
     keras.mixed_precision.set_global_policy(policy)
     with strategy.scope():
@@ -383,8 +388,11 @@ def _main(argv):
             model = training.build_model(frame_shape, architecture(config), context, seed=config["seed"])
         training.compile_model(model, config["learning_rate"], config["clip_norm"], jit)
 
+    strategy_name = {"_DefaultDistributionStrategy": "one device",
+                     "CollectiveAllReduceStrategy": "MultiWorkerMirroredStrategy"}.get(type(strategy).__name__,
+                                                                                       type(strategy).__name__)
     resolved = {
-        "flags": config, "policy": policy, "jit_compile": jit, "strategy": type(strategy).__name__,
+        "flags": config, "policy": policy, "jit_compile": jit, "strategy": strategy_name,
         "replicas": replicas, "workers": num_workers, "frame_shape": list(frame_shape),
         "architecture": training.architecture_of(model), "parameters": model.count_params(),
         "keras": keras.__version__, "command": " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]),
@@ -392,7 +400,7 @@ def _main(argv):
     if is_chief:
         run.write_config(resolved)
     print(f"run {run.path}: {resolved['architecture']['cell']} {resolved['parameters']:,} parameters, "
-          f"policy {policy}, XLA {'on' if jit else 'off'}, {type(strategy).__name__} x{replicas}, "
+          f"policy {policy}, XLA {'on' if jit else 'off'}, {strategy_name} x{replicas}, "
           f"global batch {batch}" + (f", resuming at epoch {initial_epoch + 1}" if initial_epoch else ""), flush=True)
 
     schedule = training.make_schedule(
@@ -403,7 +411,7 @@ def _main(argv):
         config["schedule"], config["lr_schedule"], epochs=config["epochs"], learning_rate=config["learning_rate"])
     callbacks, stop_on_nan = training.training_callbacks(
         run, schedule, validation_clips=val_clips[:4] if val_count else None, context_frames=context,
-        is_chief=is_chief, monitor="val_loss" if val_count else "loss")
+        is_chief=is_chief, monitor="val_loss" if val_count else "loss", task_index=task_index)
     verbose = {"auto": "auto", "0": 0, "1": 1, "2": 2}[config["verbose"]]
     _STARTED["training"] = True
     with training.runner.Timer() as timer:

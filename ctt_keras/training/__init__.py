@@ -30,6 +30,7 @@ from ctt_keras.training.runner import (  # noqa: F401
     LR_SCHEDULE_CHOICES,
     SCHEDULE_CHOICES,
     architecture_of,
+    backup_dir,
     backup_epoch,
     build_model,
     compile_model,

@@ -117,14 +117,26 @@ def make_schedule(name="paper", lr_schedule="paper", epochs=1, learning_rate=1e-
     return result
 
 
+def backup_dir(run, task_index=0, is_chief=True):
+    """Where a worker keeps its `BackupAndRestore` state.
+
+    The chief: `run.backup`. Other workers: a scratch folder beside the run,
+    `<run>.workers/worker-<task_index>/backup`, so that they never write into
+    the run folder (which the chief creates).
+    """
+    if is_chief:
+        return run.backup
+    return os.path.join(run.path + ".workers", f"worker-{task_index}", "backup")
+
+
 def training_callbacks(run, schedule_callbacks, validation_clips=None, context_frames=10, is_chief=True,
-                       monitor="val_loss", progress=True):
+                       monitor="val_loss", task_index=0):
     """The callbacks of a training run, in the order they must run.
 
     Schedules first (they set the ratio/LR and add them to the logs), then
     `StopOnNaN`, `BackupAndRestore` and `SeedStateBackup` (resume), best/last checkpoints, `CSVLogger`,
     `TensorBoard` and `PredictionImages`. Workers other than the chief write
-    their backups under `run.path/workers/<id>` and no logs.
+    their backups under `run.path/workers/worker-<task_index>` (`backup_dir`) and no logs.
 
     Args:
         run: A `RunDirectory`.
@@ -133,17 +145,18 @@ def training_callbacks(run, schedule_callbacks, validation_clips=None, context_f
         context_frames: Context length of those images.
         is_chief: Whether this process writes the run's files.
         monitor: Quantity the best checkpoint watches.
-        progress: Whether to show the Keras progress bar (kept by `fit`'s verbose).
+        task_index: This worker's index (multi-worker runs).
 
     Returns:
         `(callbacks, stop_on_nan)`.
     """
     stop_on_nan = callbacks_lib.StopOnNaN()
-    backup_dir = run.backup if is_chief else os.path.join(run.path, "workers", f"backup-{os.getpid()}")
-    seed_state = run.seed_state if is_chief else os.path.join(backup_dir, "seed_state.json")
+    backup = backup_dir(run, task_index, is_chief)
+    os.makedirs(backup, exist_ok=True)
+    seed_state = run.seed_state if is_chief else os.path.join(backup, "seed_state.json")
     result = list(schedule_callbacks) + [
         stop_on_nan,
-        keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False),
+        keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False),
         callbacks_lib.SeedStateBackup(seed_state),
     ]
     if is_chief:

@@ -58,6 +58,9 @@ def make_strategy(name="default", cpu_replicas=None):
         cpu_replicas: Logical CPU devices to mirror over (call
             `configure_cpu_replicas` first).
 
+    Call it early: `MultiWorkerMirroredStrategy` must be created before any
+    TensorFlow op runs (it configures the collective ops at start-up).
+
     Returns:
         The strategy. Build and compile the model inside `strategy.scope()`.
     """

@@ -93,3 +93,50 @@ def test_sigkill_in_epoch_2_then_resume_matches_uninterrupted_run(tmp_path):
         np.testing.assert_array_equal(resumed[name], reference[name], err_msg=name)
     ratios = [float(r["sampling_ratio"]) for r in csv.DictReader(open(os.path.join(killed_run, "history.csv")))]
     assert ratios == pytest.approx([1.0, 1.0, 0.8])  # the schedule acted and its state was carried over
+
+
+@pytest.mark.slow  # two training processes plus TensorFlow start-up, about 40 s on 2 cores
+def test_cli_multi_worker_two_local_processes(tmp_path):
+    import json
+    import socket
+
+    data = helpers.write_data_dir(tmp_path / "data")
+    sockets = [socket.socket() for _ in range(2)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    flags = helpers.TINY_FLAGS + ["--data-dir", data, "--strategy", "multi_worker", "--epochs", "2",
+                                  "--steps-per-epoch", "3", "--eval-sequences", "0", "--patience", "1",
+                                  "--logdir", str(tmp_path / "runs"), "--name", "mw"]
+    processes = []
+    for index in range(2):
+        env = dict(_env(), TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        log = open(tmp_path / f"worker{index}.log", "w")
+        processes.append((subprocess.Popen([sys.executable, TRAIN, *flags], env=env, stdout=log,
+                                           stderr=subprocess.STDOUT, cwd=str(helpers.REPO)), log))
+    try:
+        for process, _ in processes:
+            process.wait(timeout=TIMEOUT)
+    finally:
+        for process, log in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            log.close()
+    logs = [(tmp_path / f"worker{i}.log").read_text() for i in range(2)]
+    for process, text in zip((p for p, _ in processes), logs):
+        assert process.returncode == 0, text[-3000:]
+    assert "MultiWorkerMirroredStrategy x2" in logs[0]
+    run = tmp_path / "runs" / "mw"
+    rows = list(csv.DictReader(open(run / "history.csv")))
+    assert len(rows) == 2 and all(np.isfinite(float(r["val_loss"])) for r in rows)
+    # The chief wrote the run; the other worker only its backup beside it. Both hold the same weights.
+    chief = _weights(run / "backup" / "latest.weights.h5")
+    other = _weights(tmp_path / "runs" / "mw.workers" / "worker-1" / "backup" / "latest.weights.h5")
+    assert chief.keys() == other.keys()
+    for name in chief:
+        np.testing.assert_array_equal(other[name], chief[name], err_msg=name)
+    assert os.path.isfile(run / "preset" / "model.weights.h5")
