@@ -329,7 +329,6 @@ def _main(argv):
     if config["cpu_replicas"]:
         training.configure_cpu_replicas(config["cpu_replicas"])
     import keras
-    import numpy as np
 
     # The strategy next: MultiWorkerMirroredStrategy must configure collectives before any TensorFlow op.
     strategy = training.make_strategy(config["strategy"], config["cpu_replicas"])
