@@ -28,7 +28,7 @@ DATASETS = ("moving_mnist", "kth", "ssv2")
 RECIPES = {
     "demo": dict(
         layers_per_block="1,1", hidden_channels="16,16", skip_stride="none", kernel_size=5, order=3, steps=3,
-        rank=4, epochs=4, steps_per_epoch=50, validation_sequences=32, schedule="paper", lr_schedule="constant",
+        rank=4, epochs=4, steps_per_epoch=40, validation_sequences=32, schedule="paper", lr_schedule="constant",
         patience=1, eval_sequences=256, eval_future="10",
     ),
     "paper": dict(
