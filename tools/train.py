@@ -238,9 +238,8 @@ def clip_dataset(config, split, clip_length, num_sequences=None, skip=0):
         side = frame_side(config)
         if split == "train":
             ds = moving_mnist.load("train", sequence_length=clip_length, seed=seed, image_size=side)
-        else:
-            ds = moving_mnist.load(split, sequence_length=clip_length, seed=seed, num_sequences=num_sequences,
-                                   image_size=side)
+        else:  # the standard-size fixed set (3,000 / 10,000 clips), of which the first num_sequences
+            ds = moving_mnist.load(split, sequence_length=clip_length, seed=seed, image_size=side)
     elif dataset_name == "moving_mnist":
         ds = moving_mnist_files.load_file(moving_mnist_file(config["data_dir"], split))
         length = ds.element_spec.shape[0]
