@@ -393,7 +393,8 @@ def _main(argv):
         "flags": config, "policy": policy, "jit_compile": jit, "strategy": strategy_name,
         "replicas": replicas, "workers": num_workers, "frame_shape": list(frame_shape),
         "architecture": training.architecture_of(model), "parameters": model.count_params(),
-        "keras": keras.__version__, "command": " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]),
+        "keras": keras.__version__,
+        "command": " ".join(["python tools/train.py"] + list(sys.argv[1:] if argv is None else argv)),
     }
     if is_chief:
         run.write_config(resolved)
@@ -401,12 +402,13 @@ def _main(argv):
           f"policy {policy}, XLA {'on' if jit else 'off'}, {strategy_name} x{replicas}, "
           f"global batch {batch}" + (f", resuming at epoch {initial_epoch + 1}" if initial_epoch else ""), flush=True)
 
+    # Every worker keeps the schedule's counters (its decisions follow the globally reduced val_loss).
+    schedule_state = run.schedule_state if is_chief else os.path.join(os.path.dirname(backup), "schedule_state.json")
     schedule = training.make_schedule(
         config["schedule"], config["lr_schedule"], epochs=config["epochs"], learning_rate=config["learning_rate"],
-        state_path=run.schedule_state if is_chief else None, patience=config["patience"],
-        sampling_decay=config["sampling_decay"], min_delta=config["min_delta"], lr_decay=config["lr_decay"], lr_decay_every=config["lr_decay_every"],
-    ) if config["schedule"] == "paper" else training.make_schedule(
-        config["schedule"], config["lr_schedule"], epochs=config["epochs"], learning_rate=config["learning_rate"])
+        state_path=schedule_state, patience=config["patience"], sampling_decay=config["sampling_decay"],
+        min_delta=config["min_delta"], lr_decay=config["lr_decay"], lr_decay_every=config["lr_decay_every"],
+    )
     callbacks, stop_on_nan = training.training_callbacks(
         run, schedule, validation_clips=val_clips[:4] if val_count else None, context_frames=context,
         is_chief=is_chief, monitor="val_loss" if val_count else "loss", task_index=task_index)

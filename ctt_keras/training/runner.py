@@ -91,7 +91,8 @@ def make_schedule(name="paper", lr_schedule="paper", epochs=1, learning_rate=1e-
         epochs: Length of the run (linear and cosine schedules).
         learning_rate: Initial learning rate (cosine).
         state_path: JSON file for the paper schedule's counters.
-        **paper_kwargs: `PaperSchedule` arguments (patience, sampling_decay, ...).
+        **paper_kwargs: `PaperSchedule` arguments (patience, sampling_decay, ...);
+            ignored by the other schedules.
 
     Returns:
         A list of callbacks; put them before logging callbacks (they add
