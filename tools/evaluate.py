@@ -24,13 +24,15 @@ def build_parser():
     p = argparse.ArgumentParser(prog="evaluate.py", description=__doc__.split("\n")[0])
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--preset", help="zoo preset name")
-    source.add_argument("--weights", help="preset folder (config.json + model.weights.h5), e.g. runs/<name>/preset")
+    source.add_argument("--weights",
+                        help="preset folder (config.json + model.weights.h5), e.g. runs/<name>/preset")
     p.add_argument("--dataset", choices=train.DATASETS, default="moving_mnist")
     p.add_argument("--data-dir", help="as for train.py (default: generated Moving-MNIST)")
     p.add_argument("--split", choices=("test", "validation"), default="test")
     p.add_argument("--context", type=int, default=10, help="context frames (10)")
     p.add_argument("--future", default="10", help="comma-separated horizons, e.g. 10,30")
-    p.add_argument("--num-sequences", type=int, default=256, help="clips evaluated (256; 10000 = full test set)")
+    p.add_argument("--num-sequences", type=int, default=256,
+                   help="first clips of the split evaluated (256; 10000 = the whole test set)")
     p.add_argument("--convention", choices=("standard", "nvlabs", "openstl"), default="nvlabs")
     p.add_argument("--metrics", default="mse,mae,psnr,ssim,lpips", help="comma-separated metric names")
     p.add_argument("--batch-size", type=int, default=16)
@@ -72,15 +74,19 @@ def main(argv=None):
     except (ValueError, FileNotFoundError) as error:
         parser.error(str(error))
     if tuple(clips.shape[2:]) != tuple(model.frame_shape):
-        parser.error(f"{args.dataset} frames are {clips.shape[2:]} but the model expects {tuple(model.frame_shape)}")
-    out = args.out or (os.path.join(os.path.dirname(os.path.abspath(args.weights)), "evaluation") if args.weights
-                       else "evaluation")
+        parser.error(f"{args.dataset} frames are {clips.shape[2:]} but the model expects "
+                     f"{tuple(model.frame_shape)}")
+    out = args.out
+    if out is None:
+        parent = os.path.dirname(os.path.abspath(args.weights)) if args.weights else "."
+        out = os.path.join(parent, "evaluation")
     os.makedirs(out, exist_ok=True)
     results, arrays = training.evaluate_horizons(
         model, clips, args.context, horizons, convention=args.convention, metrics=metrics,
         batch_size=args.batch_size, jit_compile=training.resolve_jit_compile(args.jit_compile))
     table = training.write_evaluation(
-        results, os.path.join(out, "metrics.json"), os.path.join(out, "metrics.md"), os.path.join(out, "curves.png"),
+        results, os.path.join(out, "metrics.json"), os.path.join(out, "metrics.md"),
+        os.path.join(out, "curves.png"),
         extra={"split": args.split, "dataset": args.dataset, "num_sequences": len(clips),
                "source": args.weights or args.preset})
     training.write_prediction_gif(os.path.join(out, "prediction.gif"), *arrays)

@@ -1,6 +1,7 @@
-"""Predicts the future of a video: writes a GIF (context | truth when known | prediction) and the frames as .npy.
+"""Predicts the future of a video: a GIF (context | truth when known | prediction) and the frames as .npy.
 
-    python tools/predict.py --weights runs/moving_mnist-convttlstm-demo/preset --input clip.npy --future 20 --out pred/
+    python tools/predict.py --weights runs/moving_mnist-convttlstm-demo/preset --input clip.npy \
+        --future 20 --out pred/
     python tools/predict.py --preset NAME --input person01_walking_d1_uncomp.avi --future 20 --out pred/
 
 Inputs: a video file (AVI/MP4/WebM/...), a folder of frame images (sorted by name), or an
@@ -51,7 +52,9 @@ def read_input(path, channels):
             array = np.load(path, allow_pickle=False)
         else:
             with np.load(path, allow_pickle=False) as archive:
-                key = "data" if "data" in archive.files else (archive.files[0] if len(archive.files) == 1 else None)
+                key = "data" if "data" in archive.files else None
+                if key is None and len(archive.files) == 1:
+                    key = archive.files[0]
                 if key is None:
                     raise ValueError(f"--input {path}: several arrays {archive.files} and none named 'data'")
                 array = archive[key]
@@ -110,10 +113,11 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     np.save(os.path.join(args.out, "prediction.npy"), prediction if len(prediction) > 1 else prediction[0])
     training.write_prediction_gif(os.path.join(args.out, "prediction.gif"), context, truth, prediction)
-    print(f"predicted {args.future} frames after {context_frames} context frames; truth "
-          + ("shown" if truth is not None else f"not shown ({known} of {args.future} future frames in the input)"))
-    print(f"wrote {args.out}/prediction.npy {prediction.shape if len(prediction) > 1 else prediction.shape[1:]}, "
-          f"{args.out}/prediction.gif")
+    shown = "shown" if truth is not None else (
+        f"not shown ({known} of {args.future} future frames in the input)")
+    print(f"predicted {args.future} frames after {context_frames} context frames; truth {shown}")
+    saved_shape = prediction.shape if len(prediction) > 1 else prediction.shape[1:]
+    print(f"wrote {args.out}/prediction.npy {saved_shape}, {args.out}/prediction.gif")
     return 0
 
 

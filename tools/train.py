@@ -28,8 +28,8 @@ DATASETS = ("moving_mnist", "kth", "ssv2")
 RECIPES = {
     "demo": dict(
         layers_per_block="1,1", hidden_channels="16,16", skip_stride="none", kernel_size=5, order=3, steps=3,
-        rank=4, epochs=4, steps_per_epoch=40, validation_sequences=32, schedule="paper", lr_schedule="constant",
-        patience=1, eval_sequences=256, eval_future="10",
+        rank=4, epochs=4, steps_per_epoch=40, validation_sequences=32, schedule="paper",
+        lr_schedule="constant", patience=1, eval_sequences=256, eval_future="10",
     ),
     "paper": dict(
         layers_per_block="3,3,3,3", hidden_channels="32,48,48,32", skip_stride="2", kernel_size=5, order=3,
@@ -41,11 +41,14 @@ COMMON_DEFAULTS = dict(
     recipe="demo", dataset="moving_mnist", data_dir=None, image_size=None, model="convttlstm", preset=None,
     weights=None, output_sigmoid=False, strategy="default", cpu_replicas=None, mixed_precision="auto",
     jit_compile="auto", batch_size=8, learning_rate=1e-3, clip_norm=None, context_frames=10, future_frames=10,
-    sampling_decay=4e-3, min_delta=0.0, lr_decay=0.98, lr_decay_every=5, seed=0, logdir="runs", name=None, resume=False,
+    sampling_decay=4e-3, min_delta=0.0, lr_decay=0.98, lr_decay_every=5, seed=0, logdir="runs", name=None,
+    resume=False,
     convention="nvlabs", verbose="auto",
 )
 # Flags that may differ when resuming a run (everything else must match its config.json).
-RESUME_MAY_CHANGE = {"epochs", "resume", "logdir", "name", "verbose", "eval_sequences", "eval_future", "convention"}
+RESUME_MAY_CHANGE = {
+    "epochs", "resume", "logdir", "name", "verbose", "eval_sequences", "eval_future", "convention",
+}
 
 
 def build_parser():
@@ -89,7 +92,8 @@ def build_parser():
     g.add_argument("--lr-schedule", choices=("paper", "cosine", "constant"))
     g.add_argument("--patience", type=int, help="epochs without improvement that count as a stall")
     g.add_argument("--sampling-decay", type=float, help="sampling-ratio decrement per epoch (4e-3)")
-    g.add_argument("--min-delta", type=float, help="smallest validation-loss decrease that counts as progress (0)")
+    g.add_argument("--min-delta", type=float,
+                   help="smallest validation-loss decrease that counts as progress (0)")
     g.add_argument("--lr-decay", type=float, help="learning-rate factor (0.98)")
     g.add_argument("--lr-decay-every", type=int, help="epochs between learning-rate decays (5)")
     g = p.add_argument_group("run")
@@ -99,7 +103,8 @@ def build_parser():
     g.add_argument("--resume", action="store_true", help="continue the run --logdir/--name where it stopped")
     g.add_argument("--eval-sequences", type=int, help="test clips evaluated after training (0: skip)")
     g.add_argument("--eval-future", help="horizons evaluated after training, e.g. 10,30")
-    g.add_argument("--convention", choices=("standard", "nvlabs", "openstl"), help="metric convention (nvlabs)")
+    g.add_argument("--convention", choices=("standard", "nvlabs", "openstl"),
+                   help="metric convention (nvlabs)")
     g.add_argument("--verbose", choices=("auto", "0", "1", "2"), help="Keras progress output")
     return p
 
@@ -115,7 +120,7 @@ def _int_list(flag, text):
 
 
 def resolve_config(argv=None):
-    """Parses flags into the run's resolved config dict (recipe defaults < flags; --resume reads config.json)."""
+    """Parses flags into the run's resolved config (recipe defaults < flags; --resume reads config.json)."""
     parser = build_parser()
     explicit = vars(parser.parse_args(argv))
     recipe = explicit.get("recipe", COMMON_DEFAULTS["recipe"])
@@ -160,8 +165,9 @@ def validate(config):
     layers = _int_list("--layers-per-block", config["layers_per_block"])
     hidden = _int_list("--hidden-channels", config["hidden_channels"])
     if len(layers) != len(hidden):
-        raise ValueError(f"--hidden-channels needs one value per block: --layers-per-block {config['layers_per_block']}"
-                         f" has {len(layers)} blocks, --hidden-channels {config['hidden_channels']} has {len(hidden)}")
+        raise ValueError(f"--hidden-channels needs one value per block: --layers-per-block "
+                         f"{config['layers_per_block']} has {len(layers)} blocks, --hidden-channels "
+                         f"{config['hidden_channels']} has {len(hidden)}")
     skip = str(config["skip_stride"]).lower()
     if skip != "none" and (not skip.isdigit() or int(skip) < 1):
         raise ValueError(f"--skip-stride must be a positive int or none, got {config['skip_stride']!r}")
@@ -214,7 +220,9 @@ def data_frame_shape(config):
 
 
 def moving_mnist_file(data_dir, split):
-    names = [f"{split}.npz", f"{split}.npy", f"{split}.tfrecord"] + (["mnist_test_seq.npy"] if split == "test" else [])
+    names = [f"{split}.npz", f"{split}.npy", f"{split}.tfrecord"]
+    if split == "test":
+        names.append("mnist_test_seq.npy")
     for name in names:
         path = os.path.join(data_dir, name)
         if os.path.isfile(path):
@@ -254,8 +262,8 @@ def clip_dataset(config, split, clip_length, num_sequences=None, skip=0):
 
         context = int(config["context_frames"])
         kth_split = "train" if split == "train" else "test"  # the paper's KTH split has no validation persons
-        ds = kth.load(config["data_dir"], kth_split, context, clip_length - context, image_size=frame_side(config),
-                      seed=seed)
+        ds = kth.load(config["data_dir"], kth_split, context, clip_length - context,
+                      image_size=frame_side(config), seed=seed)
         if split == "train":
             ds = ds.repeat()
     else:
@@ -278,7 +286,8 @@ def fixed_clips(config, split, clip_length, count):
 
     clips = [c.numpy() for c in clip_dataset(config, split, clip_length, num_sequences=count)]
     if len(clips) < count:
-        raise ValueError(f"the {split} split holds {len(clips)} clips of {clip_length} frames; {count} needed")
+        raise ValueError(f"the {split} split holds {len(clips)} clips of {clip_length} frames; "
+                         f"{count} needed")
     return np.stack(clips)
 
 
@@ -287,8 +296,9 @@ def architecture(config):
     return dict(
         cell=config["model"], layers_per_block=_int_list("--layers-per-block", config["layers_per_block"]),
         hidden_channels=_int_list("--hidden-channels", config["hidden_channels"]),
-        skip_stride=None if skip == "none" else int(skip), kernel_size=config["kernel_size"], order=config["order"],
-        steps=config["steps"], rank=config["rank"], output_sigmoid=config["output_sigmoid"],
+        skip_stride=None if skip == "none" else int(skip), kernel_size=config["kernel_size"],
+        order=config["order"], steps=config["steps"], rank=config["rank"],
+        output_sigmoid=config["output_sigmoid"],
     )
 
 
@@ -358,8 +368,9 @@ def _main(argv):
         val_clips = fixed_clips(config, "validation", clip_length, val_count)
         validation = training.batch_for_strategy(
             __import__("tensorflow").data.Dataset.from_tensor_slices(val_clips), strategy, batch)
+    skip = initial_epoch * steps * batch  # resuming: the stream continues after the finished epochs
     train_data = training.distribute_clips(
-        strategy, lambda: clip_dataset(config, "train", clip_length, skip=initial_epoch * steps * batch), batch)
+        strategy, lambda: clip_dataset(config, "train", clip_length, skip=skip), batch)
     spec_shape = getattr(getattr(train_data, "element_spec", None), "shape", None)
     train_shape = tuple(spec_shape[2:]) if spec_shape is not None else None
     for what, shape in (("validation", val_clips.shape[2:] if val_count else None), ("train", train_shape)):
@@ -386,9 +397,10 @@ def _main(argv):
             model = training.build_model(frame_shape, architecture(config), context, seed=config["seed"])
         training.compile_model(model, config["learning_rate"], config["clip_norm"], jit)
 
-    strategy_name = {"_DefaultDistributionStrategy": "one device",
-                     "CollectiveAllReduceStrategy": "MultiWorkerMirroredStrategy"}.get(type(strategy).__name__,
-                                                                                       type(strategy).__name__)
+    strategy_name = type(strategy).__name__
+    readable = {"_DefaultDistributionStrategy": "one device",
+                "CollectiveAllReduceStrategy": "MultiWorkerMirroredStrategy"}
+    strategy_name = readable.get(strategy_name, strategy_name)
     resolved = {
         "flags": config, "policy": policy, "jit_compile": jit, "strategy": strategy_name,
         "replicas": replicas, "workers": num_workers, "frame_shape": list(frame_shape),
@@ -400,13 +412,16 @@ def _main(argv):
         run.write_config(resolved)
     print(f"run {run.path}: {resolved['architecture']['cell']} {resolved['parameters']:,} parameters, "
           f"policy {policy}, XLA {'on' if jit else 'off'}, {strategy_name} x{replicas}, "
-          f"global batch {batch}" + (f", resuming at epoch {initial_epoch + 1}" if initial_epoch else ""), flush=True)
+          f"global batch {batch}" + (f", resuming at epoch {initial_epoch + 1}" if initial_epoch else ""),
+          flush=True)
 
     # Every worker keeps the schedule's counters (its decisions follow the globally reduced val_loss).
-    schedule_state = run.schedule_state if is_chief else os.path.join(os.path.dirname(backup), "schedule_state.json")
+    schedule_state = (run.schedule_state if is_chief
+                      else os.path.join(os.path.dirname(backup), "schedule_state.json"))
     schedule = training.make_schedule(
-        config["schedule"], config["lr_schedule"], epochs=config["epochs"], learning_rate=config["learning_rate"],
-        state_path=schedule_state, patience=config["patience"], sampling_decay=config["sampling_decay"],
+        config["schedule"], config["lr_schedule"], epochs=config["epochs"],
+        learning_rate=config["learning_rate"], state_path=schedule_state, patience=config["patience"],
+        sampling_decay=config["sampling_decay"],
         min_delta=config["min_delta"], lr_decay=config["lr_decay"], lr_decay_every=config["lr_decay_every"],
     )
     callbacks, stop_on_nan = training.training_callbacks(
@@ -416,7 +431,7 @@ def _main(argv):
     _STARTED["training"] = True
     with training.runner.Timer() as timer:
         model.fit(train_data, epochs=config["epochs"], steps_per_epoch=steps, validation_data=validation,
-                  callbacks=callbacks, verbose=verbose if is_chief else 0)
+                  shuffle=False, callbacks=callbacks, verbose=verbose if is_chief else 0)
     if stop_on_nan.message:
         raise SystemExit(f"train.py: error: {stop_on_nan.message}")
     print(f"training: {timer.seconds:.1f} s", flush=True)
@@ -436,8 +451,8 @@ def _main(argv):
     }
     if int(config["eval_sequences"]):
         test = fixed_clips(config, "test", context + max(horizons), int(config["eval_sequences"]))
-        results, arrays = training.evaluate_horizons(final, test, context, horizons, convention=config["convention"],
-                                                     batch_size=batch)
+        results, arrays = training.evaluate_horizons(final, test, context, horizons,
+                                                     convention=config["convention"], batch_size=batch)
         table = training.write_evaluation(
             results, run.metrics_json, run.metrics_md, run.curves_png,
             extra={"split": "test", "num_sequences": len(test), "training_seconds": timer.seconds})

@@ -5,7 +5,12 @@ TensorFlow only (the model code itself stays backend-agnostic). `tools/train.py`
 `docs/training.md` describes them.
 """
 
-from ctt_keras.training.callbacks import PredictionImages, SeedStateBackup, StopOnNaN, log_curves  # noqa: F401
+from ctt_keras.training.callbacks import (  # noqa: F401
+    PredictionImages,
+    SeedStateBackup,
+    StopOnNaN,
+    log_curves,
+)
 from ctt_keras.training.images import (  # noqa: F401
     comparison_strip,
     fit_frames,

@@ -69,7 +69,8 @@ class PredictionImages(keras.callbacks.Callback):
         self.clips = np.asarray(clips, dtype=np.float32)
         if self.clips.ndim != 5 or self.clips.shape[1] <= context_frames:
             raise ValueError(
-                f"clips must be [B, T, H, W, C] with T > context_frames={context_frames}, got {self.clips.shape}."
+                f"clips must be [B, T, H, W, C] with T > context_frames={context_frames}, "
+                f"got {self.clips.shape}."
             )
         self.context_frames = int(context_frames)
         self.log_dir = log_dir
@@ -185,7 +186,9 @@ class SeedStateBackup(keras.callbacks.Callback):
             return
         for variable in self._seed_variables():
             if variable.path not in state:
-                raise ValueError(f"{self.state_path} has no state for {variable.path}; cannot resume exactly.")
+                raise ValueError(
+                    f"{self.state_path} has no state for {variable.path}; cannot resume exactly."
+                )
             variable.assign(np.asarray(state[variable.path], dtype=variable.dtype))
 
     def on_epoch_end(self, epoch, logs=None):

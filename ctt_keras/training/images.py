@@ -77,7 +77,9 @@ def gif_bytes(frames, duration_ms=200, scale=1):
     if scale != 1:
         images = [im.resize((im.width * scale, im.height * scale), Image.NEAREST) for im in images]
     buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
+    images[0].save(
+        buffer, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0
+    )
     return buffer.getvalue()
 
 
@@ -132,7 +134,10 @@ def plot_curves(path, curves, title="", width=360, height=240):
         for i, (label, values) in enumerate(series.items()):
             colour = _COLOURS[i % len(_COLOURS)]
             points = [
-                (left + (right - left) * (t / max(longest - 1, 1)), bottom - (bottom - top) * ((v - low) / (high - low)))
+                (
+                    left + (right - left) * (t / max(longest - 1, 1)),
+                    bottom - (bottom - top) * ((v - low) / (high - low)),
+                )
                 for t, v in enumerate(values)
                 if np.isfinite(v)
             ]
@@ -177,7 +182,9 @@ def fit_frames(frames, frame_shape):
     if frames.ndim == 3:
         frames = frames[..., None]
     if frames.ndim != 4 or frames.shape[-1] not in (1, 3, 4):
-        raise ValueError(f"frames must be [T, H, W] or [T, H, W, C] with C in (1, 3, 4), got shape {frames.shape}")
+        raise ValueError(
+            f"frames must be [T, H, W] or [T, H, W, C] with C in (1, 3, 4), got shape {frames.shape}"
+        )
     height, width, channels = frame_shape
     notes = []
     if frames.shape[-1] == 4:
@@ -192,7 +199,9 @@ def fit_frames(frames, frame_shape):
     elif frames.shape[-1] != channels:
         raise ValueError(f"cannot convert {frames.shape[-1]}-channel frames to {channels} channels")
     if frames.shape[1:3] != (height, width):
-        notes.append(f"resized {frames.shape[1]}x{frames.shape[2]} -> {height}x{width} (bilinear, antialiased)")
+        notes.append(
+            f"resized {frames.shape[1]}x{frames.shape[2]} -> {height}x{width} (bilinear, antialiased)"
+        )
         frames = tf.image.resize(frames, (height, width), method="bilinear", antialias=True).numpy()
         frames = np.clip(frames, 0.0, 1.0)
     return frames.astype(np.float32), notes

@@ -79,7 +79,9 @@ def compile_model(model, learning_rate=1e-3, clip_norm=None, jit_compile=False):
     return model
 
 
-def make_schedule(name="paper", lr_schedule="paper", epochs=1, learning_rate=1e-3, state_path=None, **paper_kwargs):
+def make_schedule(
+    name="paper", lr_schedule="paper", epochs=1, learning_rate=1e-3, state_path=None, **paper_kwargs
+):
     """The sampling/learning-rate callbacks of a run.
 
     Args:
@@ -103,7 +105,9 @@ def make_schedule(name="paper", lr_schedule="paper", epochs=1, learning_rate=1e-
     if lr_schedule not in LR_SCHEDULE_CHOICES:
         raise ValueError(f"lr schedule must be one of {LR_SCHEDULE_CHOICES}, got {lr_schedule!r}.")
     if lr_schedule == "paper" and name != "paper":
-        raise ValueError("the paper's learning-rate schedule follows its sampling schedule: use schedule 'paper'.")
+        raise ValueError(
+            "the paper's learning-rate schedule follows its sampling schedule: use schedule 'paper'."
+        )
     result = []
     if name == "paper":
         if lr_schedule != "paper":

@@ -25,7 +25,8 @@ def data_dir(tmp_path_factory):
     (["--data-dir", "/nonexistent/x"], "--data-dir /nonexistent/x does not exist"),
     (["--image-size", "20"], "--image-size 20 is too small"),
     (["--layers-per-block", "1,1", "--hidden-channels", "4"], "--hidden-channels needs one value per block"),
-    (["--strategy", "mirrored", "--cpu-replicas", "3"], "--batch-size 8 (global) does not split over --cpu-replicas 3"),
+    (["--strategy", "mirrored", "--cpu-replicas", "3"],
+     "--batch-size 8 (global) does not split over --cpu-replicas 3"),
     (["--cpu-replicas", "2"], "--cpu-replicas needs --strategy mirrored"),
     (["--kernel-size", "4"], "--kernel-size must be odd"),
     (["--context-frames", "0"], "--context-frames must be >= 1"),
@@ -132,8 +133,8 @@ def test_predict_reads_a_frame_folder_and_resizes(tmp_path, capsys, data_dir):
     from ctt_keras import training
 
     keras.utils.set_random_seed(0)
-    model = training.build_model((8, 8, 1), dict(layers_per_block=(1,), hidden_channels=(2,), kernel_size=3, rank=2,
-                                                 skip_stride=None), context_frames=3)
+    architecture = dict(layers_per_block=(1,), hidden_channels=(2,), kernel_size=3, rank=2, skip_stride=None)
+    model = training.build_model((8, 8, 1), architecture, context_frames=3)
     zoo.save_preset(model, tmp_path / "preset")
     frames = tmp_path / "frames"
     frames.mkdir()

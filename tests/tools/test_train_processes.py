@@ -61,7 +61,8 @@ def test_sigkill_in_epoch_2_then_resume_matches_uninterrupted_run(tmp_path):
     data = helpers.write_data_dir(tmp_path / "data")
     # Epochs long enough to be killed inside; the schedule decays the sampling ratio from epoch 2 on.
     flags = helpers.TINY_FLAGS + ["--data-dir", data, "--epochs", "3", "--steps-per-epoch", "300",
-                                  "--eval-sequences", "0", "--patience", "1", "--sampling-decay", "0.2", "--min-delta", "10",
+                                  "--eval-sequences", "0", "--patience", "1", "--sampling-decay", "0.2",
+                                  "--min-delta", "10",
                                   "--logdir", str(tmp_path / "runs"), "--seed", "3"]
     _train(flags + ["--name", "reference"])
 
@@ -91,7 +92,8 @@ def test_sigkill_in_epoch_2_then_resume_matches_uninterrupted_run(tmp_path):
     assert reference.keys() == resumed.keys() and len(reference) > 5
     for name in reference:
         np.testing.assert_array_equal(resumed[name], reference[name], err_msg=name)
-    ratios = [float(r["sampling_ratio"]) for r in csv.DictReader(open(os.path.join(killed_run, "history.csv")))]
+    history = csv.DictReader(open(os.path.join(killed_run, "history.csv")))
+    ratios = [float(r["sampling_ratio"]) for r in history]
     assert ratios == pytest.approx([1.0, 1.0, 0.8])  # the schedule acted and its state was carried over
 
 
@@ -113,7 +115,8 @@ def test_cli_multi_worker_two_local_processes(tmp_path):
                                   "--logdir", str(tmp_path / "runs"), "--name", "mw"]
     processes = []
     for index in range(2):
-        env = dict(_env(), TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        task = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+        env = dict(_env(), TF_CONFIG=json.dumps(task))
         log = open(tmp_path / f"worker{index}.log", "w")
         processes.append((subprocess.Popen([sys.executable, TRAIN, *flags], env=env, stdout=log,
                                            stderr=subprocess.STDOUT, cwd=str(helpers.REPO)), log))

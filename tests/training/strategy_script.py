@@ -35,10 +35,13 @@ def train(strategy_name, cpu_replicas=None):
     keras.utils.set_random_seed(0)
     strategy = training.make_strategy(strategy_name, cpu_replicas)
     data = clips()
-    dataset = training.distribute_clips(strategy, lambda: tf.data.Dataset.from_tensor_slices(data), GLOBAL_BATCH)
+    dataset = training.distribute_clips(
+        strategy, lambda: tf.data.Dataset.from_tensor_slices(data), GLOBAL_BATCH
+    )
     with strategy.scope():
         model = training.build_model(
-            (8, 8, 1), dict(layers_per_block=(1,), hidden_channels=(2,), skip_stride=None, kernel_size=3, rank=2),
+            (8, 8, 1),
+            dict(layers_per_block=(1,), hidden_channels=(2,), skip_stride=None, kernel_size=3, rank=2),
             context_frames=2, seed=0,
         )
         training.compile_model(model, learning_rate=1e-2)

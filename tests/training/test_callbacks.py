@@ -14,7 +14,8 @@ def test_nan_loss_stops_naming_the_step(capsys):
     clips[9, 2] = np.nan  # the third batch of 4 (step 3)
     model = tiny.model()
     stop = training.StopOnNaN()
-    history = model.fit(tf.data.Dataset.from_tensor_slices(clips).batch(4), epochs=3, callbacks=[stop], verbose=0)
+    data = tf.data.Dataset.from_tensor_slices(clips).batch(4)
+    history = model.fit(data, epochs=3, callbacks=[stop], verbose=0)
     assert stop.message.startswith("loss is nan at epoch 1, step 3 (global step 3)")
     assert "--learning-rate" in stop.message
     assert "step 3" in capsys.readouterr().out
@@ -24,7 +25,9 @@ def test_nan_loss_stops_naming_the_step(capsys):
 def test_prediction_images_write_strip_gif_and_summaries(tmp_path):
     model = tiny.model()
     clips = tiny.clips(3, frames=5)
-    callback = training.PredictionImages(clips, 2, log_dir=str(tmp_path / "tb"), gif_path=str(tmp_path / "p.gif"))
+    callback = training.PredictionImages(
+        clips, 2, log_dir=str(tmp_path / "tb"), gif_path=str(tmp_path / "p.gif")
+    )
     callback.set_model(model)
     callback.on_epoch_end(0)
     callback.on_train_end()
@@ -50,7 +53,8 @@ def test_comparison_strip_layout():
 
 
 def test_plot_curves_and_fit_frames(tmp_path):
-    training.plot_curves(str(tmp_path / "c.png"), {"mse": {"a": [1, 2, 3]}, "ssim": {"a": [0.9, 0.8, np.nan]}})
+    curves = {"mse": {"a": [1, 2, 3]}, "ssim": {"a": [0.9, 0.8, np.nan]}}
+    training.plot_curves(str(tmp_path / "c.png"), curves)
     assert Image.open(tmp_path / "c.png").size == (2 * 360, 240 + 20)
     frames = np.zeros((3, 12, 16, 3), np.uint8)
     frames[..., 0] = 255

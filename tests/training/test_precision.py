@@ -11,7 +11,9 @@ from tests.training import tiny
 def cpuinfo(tmp_path):
     def write(flags):
         path = tmp_path / f"cpuinfo-{flags.replace(' ', '-')}"
-        path.write_text(f"processor\t: 0\nflags\t\t: fpu sse2 {flags}\n\nprocessor\t: 1\nflags\t\t: fpu {flags}\n")
+        path.write_text(
+            f"processor\t: 0\nflags\t\t: fpu sse2 {flags}\n\nprocessor\t: 1\nflags\t\t: fpu {flags}\n"
+        )
         return str(path)
 
     return write
@@ -25,7 +27,8 @@ def test_auto_precision_per_device(cpuinfo):
     assert training.resolve_mixed_precision("auto", accelerator=False, cpuinfo_path=cpuinfo("amx_bf16")) == (
         "mixed_bfloat16")
     assert training.resolve_mixed_precision("auto", accelerator=False, cpuinfo_path=plain) == "float32"
-    assert training.resolve_mixed_precision("auto", accelerator=False, cpuinfo_path="/nonexistent") == "float32"
+    missing = "/nonexistent"
+    assert training.resolve_mixed_precision("auto", accelerator=False, cpuinfo_path=missing) == "float32"
     assert training.resolve_mixed_precision("off", accelerator=True) == "float32"
     assert training.resolve_mixed_precision("mixed_float16", accelerator=False) == "mixed_float16"
     with pytest.raises(ValueError, match="mixed precision must be one of"):

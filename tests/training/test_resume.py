@@ -34,8 +34,8 @@ def _fit(folder, seed=0, extra=(), initial_epoch=0):
     # The stream continues where the interrupted run stopped (the data is a function of the step).
     data = tf.data.Dataset.from_tensor_slices(clips).repeat().skip(initial_epoch * STEPS * BATCH).batch(BATCH)
     # min_delta: only the first epoch counts as an improvement, so the ratio decays from epoch 2 on.
-    schedule = training.PaperSchedule(patience=1, sampling_decay=0.3, lr_decay=0.5, lr_decay_every=1, min_delta=10,
-                                      state_path=str(folder / "schedule.json"))
+    schedule = training.PaperSchedule(patience=1, sampling_decay=0.3, lr_decay=0.5, lr_decay_every=1,
+                                      min_delta=10, state_path=str(folder / "schedule.json"))
     callbacks = [schedule, keras.callbacks.BackupAndRestore(str(folder / "backup"), delete_checkpoint=False),
                  training.SeedStateBackup(str(folder / "seed.json")), *extra]
     model.fit(data, epochs=EPOCHS, steps_per_epoch=STEPS, callbacks=callbacks, verbose=0)
@@ -53,7 +53,8 @@ def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path):
         _fit(tmp_path / "b", extra=[_Interrupt(epoch=1, batch=1)])
     assert training.backup_epoch(str(tmp_path / "b" / "backup")) == 1
     # A fresh process: other initial weights, restored from the backup.
-    resumed = _fit(tmp_path / "b", seed=1, initial_epoch=training.backup_epoch(str(tmp_path / "b" / "backup")))
+    restart_epoch = training.backup_epoch(str(tmp_path / "b" / "backup"))
+    resumed = _fit(tmp_path / "b", seed=1, initial_epoch=restart_epoch)
     assert float(resumed.sampling_ratio.numpy()) == float(reference.sampling_ratio.numpy())
     assert float(resumed.optimizer.learning_rate.numpy()) == float(reference.optimizer.learning_rate.numpy())
     assert int(resumed.optimizer.iterations.numpy()) == EPOCHS * STEPS

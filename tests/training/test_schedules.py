@@ -9,7 +9,7 @@ from tests.training import tiny
 
 
 def _drive(callback, model, losses, first_epoch=0):
-    """Runs the callback's epoch hooks; returns the (ratio, lr) the model held during each epoch and the logs."""
+    """Runs the callback's epoch hooks; returns the (ratio, lr) held during each epoch, and the logs."""
     held, all_logs = [], []
     for epoch, loss in enumerate(losses, start=first_epoch):
         callback.on_epoch_begin(epoch)

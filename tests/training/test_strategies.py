@@ -62,8 +62,9 @@ def test_multi_worker_two_local_workers_identical_weights(tmp_path):
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
         out = tmp_path / f"worker{index}.npz"
         log = open(tmp_path / f"worker{index}.log", "w")
-        workers.append((subprocess.Popen([sys.executable, SCRIPT, "worker", str(out)], env=_env(TF_CONFIG=tf_config),
-                                         stdout=log, stderr=subprocess.STDOUT), out, log))
+        process = subprocess.Popen([sys.executable, SCRIPT, "worker", str(out)],
+                                   env=_env(TF_CONFIG=tf_config), stdout=log, stderr=subprocess.STDOUT)
+        workers.append((process, out, log))
     try:
         # The one-device reference, in this process while the workers start.
         sys.path.insert(0, os.path.dirname(SCRIPT))
