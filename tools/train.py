@@ -273,11 +273,22 @@ def clip_dataset(config, split, clip_length, num_sequences=None, skip=0):
             raise ValueError("--dataset ssv2: pipelines.ssv2 is not available in this version") from None
         raise ValueError("--dataset ssv2 is a classification set (early activity recognition); "
                          "video-prediction training on it is not wired into train.py yet")
+    # A static time axis (the model unrolls over it); kth.load's clips come with [None, H, W, 1].
+    ds = ds.map(_static_length(clip_length))
     if skip:
         ds = ds.skip(skip)
     if num_sequences is not None and split != "train":
         ds = ds.take(num_sequences)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _static_length(clip_length):
+    import tensorflow as tf
+
+    def ensure(clip):
+        return tf.ensure_shape(clip, [clip_length, None, None, None])
+
+    return ensure
 
 
 def fixed_clips(config, split, clip_length, count):

@@ -152,3 +152,26 @@ def test_predict_reads_a_frame_folder_and_resizes(tmp_path, capsys, data_dir):
         predict.main(["--weights", str(tmp_path / "preset"), "--input", str(tmp_path / "missing.avi"),
                       "--out", str(tmp_path / "o")])
     assert "--input" in capsys.readouterr().err
+
+
+def test_kth_run_on_a_fake_prepared_folder(tmp_path, capsys):
+    from pipelines import kth
+    from tests.pipelines import kth_fixtures
+
+    manual = kth_fixtures.make_fake_kth(tmp_path / "raw")
+    data_dir = str(tmp_path / "tfds")
+    kth.builder(data_dir, manual_dir=manual)  # prepares the TFDS folder once
+    flags = ["--dataset", "kth", "--data-dir", data_dir, "--image-size", "16", "--layers-per-block", "1",
+             "--hidden-channels", "2", "--kernel-size", "3", "--rank", "2", "--context-frames", "2",
+             "--future-frames", "2", "--batch-size", "2", "--mixed-precision", "off", "--epochs", "1",
+             "--steps-per-epoch", "2", "--validation-sequences", "2", "--eval-sequences", "2",
+             "--eval-future", "2", "--logdir", str(tmp_path / "runs"), "--name", "kth", "--verbose", "0"]
+    previous = keras.mixed_precision.global_policy().name
+    try:
+        assert train.main(flags) == 0
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    run = tmp_path / "runs" / "kth"
+    assert json.load(open(run / "config.json"))["frame_shape"] == [16, 16, 1]
+    result = json.load(open(run / "metrics.json"))
+    assert result["num_sequences"] == 2 and "2->2" in result["results"]
