@@ -175,3 +175,29 @@ def test_kth_run_on_a_fake_prepared_folder(tmp_path, capsys):
     assert json.load(open(run / "config.json"))["frame_shape"] == [16, 16, 1]
     result = json.load(open(run / "metrics.json"))
     assert result["num_sequences"] == 2 and "2->2" in result["results"]
+
+
+def test_predict_reads_a_video_file(tmp_path, capsys):
+    import cv2
+
+    from ctt_keras import training
+
+    keras.utils.set_random_seed(0)
+    architecture = dict(layers_per_block=(1,), hidden_channels=(2,), kernel_size=3, rank=2, skip_stride=None)
+    model = training.build_model((8, 8, 1), architecture, context_frames=3)
+    zoo.save_preset(model, tmp_path / "preset")
+    path = str(tmp_path / "clip.avi")
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"FFV1"), 25, (16, 12), False)
+    levels = [20, 60, 100, 140, 180, 220]
+    for level in levels:
+        writer.write(np.full((12, 16), level, np.uint8))
+    writer.release()
+    predict = helpers.load_tool("predict")
+    assert predict.main(["--weights", str(tmp_path / "preset"), "--input", path, "--future", "3",
+                         "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "1 clip(s) of 6 frames (12, 16, 1) uint8" in out and "resized 12x16 -> 8x8" in out
+    assert "truth shown" in out
+    context = np.stack([np.full((8, 8, 1), v / 255.0, np.float32) for v in levels[:3]])[None]
+    np.testing.assert_allclose(np.load(tmp_path / "out" / "prediction.npy"),
+                               model.predict_frames(context, 3)[0], atol=1e-5)
