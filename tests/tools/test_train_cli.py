@@ -201,3 +201,19 @@ def test_predict_reads_a_video_file(tmp_path, capsys):
     context = np.stack([np.full((8, 8, 1), v / 255.0, np.float32) for v in levels[:3]])[None]
     np.testing.assert_allclose(np.load(tmp_path / "out" / "prediction.npy"),
                                model.predict_frames(context, 3)[0], atol=1e-5)
+
+
+def test_diverging_run_stops_with_the_step_named(tmp_path, capsys, data_dir):
+    flags = helpers.TINY_FLAGS + ["--data-dir", data_dir, "--epochs", "3", "--steps-per-epoch", "5",
+                                  "--learning-rate", "1e30", "--eval-sequences", "0",
+                                  "--logdir", str(tmp_path / "runs"), "--name", "nan"]
+    previous = keras.mixed_precision.global_policy().name
+    try:
+        with pytest.raises(SystemExit) as error:
+            train.main(flags)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    message = str(error.value.code)
+    assert message.startswith("train.py: error: loss is ") and "at epoch 1, step " in message
+    assert "--learning-rate" in message
+    assert not os.path.exists(tmp_path / "runs" / "nan" / "preset")  # nothing saved from a diverged run
