@@ -441,10 +441,12 @@ def _main(argv):
     verbose = {"auto": "auto", "0": 0, "1": 1, "2": 2}[config["verbose"]]
     _STARTED["training"] = True
     with training.runner.Timer() as timer:
-        model.fit(train_data, epochs=config["epochs"], steps_per_epoch=steps, validation_data=validation,
-                  shuffle=False, callbacks=callbacks, verbose=verbose if is_chief else 0)
-    if stop_on_nan.message:
-        raise SystemExit(f"train.py: error: {stop_on_nan.message}")
+        try:
+            model.fit(train_data, epochs=config["epochs"], steps_per_epoch=steps, validation_data=validation,
+                      shuffle=False, callbacks=callbacks, verbose=verbose if is_chief else 0)
+        except training.NonFiniteLossError as error:
+            # The backup of the last finished epoch is kept: --resume (with other flags) continues from it.
+            raise SystemExit(f"\ntrain.py: error: {error}") from None
     print(f"training: {timer.seconds:.1f} s", flush=True)
     if not is_chief:
         return 0

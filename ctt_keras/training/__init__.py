@@ -6,6 +6,7 @@ TensorFlow only (the model code itself stays backend-agnostic). `tools/train.py`
 """
 
 from ctt_keras.training.callbacks import (  # noqa: F401
+    NonFiniteLossError,
     PredictionImages,
     SeedStateBackup,
     StopOnNaN,

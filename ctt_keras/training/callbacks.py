@@ -8,13 +8,20 @@ import numpy as np
 from ctt_keras.training import images
 
 
+class NonFiniteLossError(RuntimeError):
+    """Raised by `StopOnNaN` at the first NaN or infinite loss; the message names the epoch and step."""
+
+
 @keras.saving.register_keras_serializable(package="ctt_keras")
 class StopOnNaN(keras.callbacks.Callback):
     """Stops training at the first non-finite loss, naming the epoch and step.
 
-    Like `keras.callbacks.TerminateOnNaN`, plus a message that says where and
-    what to try; the message is kept in `message` (None while all is well) so a
-    driver can exit with an error after `fit` returns.
+    Like `keras.callbacks.TerminateOnNaN`, but it raises `NonFiniteLossError`
+    instead of finishing the epoch: `TerminateOnNaN` lets the epoch end, so
+    `BackupAndRestore` and `ModelCheckpoint` would save the diverged weights
+    and a resumed run would start from them. Raising keeps the last finished
+    epoch's backup, and the message (also kept in `message`) says where the
+    loss diverged and what to try.
     """
 
     def __init__(self, monitor="loss"):
@@ -35,8 +42,8 @@ class StopOnNaN(keras.callbacks.Callback):
             f"(global step {self._epoch * (self.params.get('steps') or 0) + batch + 1}); training stopped. "
             "Try a lower --learning-rate, --clip-norm 3.0, or --mixed-precision off."
         )
-        print(f"\nStopOnNaN: {self.message}", flush=True)
         self.model.stop_training = True
+        raise NonFiniteLossError(self.message)
 
     def get_config(self):
         return {"monitor": self.monitor}

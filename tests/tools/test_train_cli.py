@@ -213,7 +213,7 @@ def test_diverging_run_stops_with_the_step_named(tmp_path, capsys, data_dir):
             train.main(flags)
     finally:
         keras.mixed_precision.set_global_policy(previous)
-    message = str(error.value.code)
+    message = str(error.value.code).strip()
     assert message.startswith("train.py: error: loss is ") and "at epoch 1, step " in message
     assert "--learning-rate" in message
     assert not os.path.exists(tmp_path / "runs" / "nan" / "preset")  # nothing saved from a diverged run

@@ -1,5 +1,6 @@
 import os
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -9,17 +10,26 @@ from ctt_keras import training
 from tests.training import tiny
 
 
-def test_nan_loss_stops_naming_the_step(capsys):
+def test_nan_loss_stops_naming_the_step_before_any_epoch_end_saving(tmp_path):
     clips = tiny.clips(12)
-    clips[9, 2] = np.nan  # the third batch of 4 (step 3)
+    clips[9, 2] = np.nan  # the third batch of 4 (step 3) of the second epoch
     model = tiny.model()
     stop = training.StopOnNaN()
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"), delete_checkpoint=False)
     data = tf.data.Dataset.from_tensor_slices(clips).batch(4)
-    history = model.fit(data, epochs=3, callbacks=[stop], verbose=0)
-    assert stop.message.startswith("loss is nan at epoch 1, step 3 (global step 3)")
+    epochs_ended = []
+    ended = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs_ended.append(epoch))
+    clean = tf.data.Dataset.from_tensor_slices(tiny.clips(12)).batch(4)
+    model.fit(clean, epochs=1, callbacks=[stop, backup, ended], verbose=0)
+    finite = tiny.weights(model)
+    with pytest.raises(training.NonFiniteLossError, match=r"loss is nan at epoch 2, step 3 \(global step 6\)"):
+        model.fit(data, initial_epoch=1, epochs=3, callbacks=[stop, backup, ended], verbose=0)
     assert "--learning-rate" in stop.message
-    assert "step 3" in capsys.readouterr().out
-    assert len(history.epoch) == 1  # stopped in the first epoch
+    assert epochs_ended == [0]  # the diverged epoch never reached the epoch-end savers
+    restored = tiny.model()
+    restored.load_weights(str(tmp_path / "backup" / "latest.weights.h5"))
+    for a, b in zip(finite, tiny.weights(restored)):
+        np.testing.assert_array_equal(b, a)
 
 
 def test_prediction_images_write_strip_gif_and_summaries(tmp_path):
