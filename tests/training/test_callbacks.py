@@ -22,7 +22,8 @@ def test_nan_loss_stops_naming_the_step_before_any_epoch_end_saving(tmp_path):
     clean = tf.data.Dataset.from_tensor_slices(tiny.clips(12)).batch(4)
     model.fit(clean, epochs=1, callbacks=[stop, backup, ended], verbose=0)
     finite = tiny.weights(model)
-    with pytest.raises(training.NonFiniteLossError, match=r"loss is nan at epoch 2, step 3 \(global step 6\)"):
+    expected = r"loss is nan at epoch 2, step 3 \(global step 6\)"
+    with pytest.raises(training.NonFiniteLossError, match=expected):
         model.fit(data, initial_epoch=1, epochs=3, callbacks=[stop, backup, ended], verbose=0)
     assert "--learning-rate" in stop.message
     assert epochs_ended == [0]  # the diverged epoch never reached the epoch-end savers
