@@ -1,1 +1,68 @@
-"""ctt_keras.training."""
+"""ctt_keras.training: distribution strategies, precision, the paper's schedules, callbacks, run folders.
+
+TensorFlow only (the model code itself stays backend-agnostic). `tools/train.py`,
+`tools/evaluate.py` and `tools/predict.py` are thin command lines over these names;
+`docs/training.md` describes them.
+"""
+
+from ctt_keras.training.callbacks import (  # noqa: F401
+    NonFiniteLossError,
+    PredictionImages,
+    SeedStateBackup,
+    StopOnNaN,
+    log_curves,
+)
+from ctt_keras.training.images import (  # noqa: F401
+    comparison_strip,
+    fit_frames,
+    gif_bytes,
+    plot_curves,
+    prediction_gif_frames,
+    side_by_side_frames,
+    to_unit_float,
+    write_gif,
+)
+from ctt_keras.training.precision import (  # noqa: F401
+    JIT_COMPILE_CHOICES,
+    MIXED_PRECISION_CHOICES,
+    cpu_supports_bfloat16,
+    resolve_jit_compile,
+    resolve_mixed_precision,
+    set_precision_policy,
+)
+from ctt_keras.training.run_dir import RunDirectory  # noqa: F401
+from ctt_keras.training.runner import (  # noqa: F401
+    ARCHITECTURE_KEYS,
+    LR_SCHEDULE_CHOICES,
+    SCHEDULE_CHOICES,
+    architecture_of,
+    backup_dir,
+    backup_epoch,
+    build_model,
+    compile_model,
+    evaluate_horizons,
+    make_schedule,
+    predict_clips,
+    rebuild_with_policy,
+    results_to_json,
+    training_callbacks,
+    write_evaluation,
+    write_prediction_gif,
+)
+from ctt_keras.training.schedules import (  # noqa: F401
+    CosineLearningRate,
+    LinearSamplingDecay,
+    PaperSchedule,
+    ScheduleLogger,
+)
+from ctt_keras.training.strategy import (  # noqa: F401
+    STRATEGY_CHOICES,
+    apply_multi_worker_fix,
+    batch_for_strategy,
+    check_tf_config,
+    configure_cpu_replicas,
+    distribute_clips,
+    make_strategy,
+    multi_worker_fix_needed,
+    worker_info,
+)

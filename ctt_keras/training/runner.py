@@ -1,0 +1,332 @@
+"""Building, compiling, fitting and evaluating a `VideoPredictor` from a plain config dict.
+
+The pieces `tools/train.py`, `tools/evaluate.py` and `tools/predict.py` are made
+of; a library user can call them directly with their own datasets (this module
+never builds data: it receives `tf.data` datasets or callables that make them).
+"""
+
+import json
+import os
+import time
+import warnings
+
+import keras
+import numpy as np
+
+from ctt_keras.models import VideoPredictor
+from ctt_keras.training import callbacks as callbacks_lib
+from ctt_keras.training import images
+from ctt_keras.training import schedules
+
+ARCHITECTURE_KEYS = (
+    "cell",
+    "layers_per_block",
+    "hidden_channels",
+    "skip_stride",
+    "kernel_size",
+    "order",
+    "steps",
+    "rank",
+    "output_sigmoid",
+)
+SCHEDULE_CHOICES = ("paper", "linear", "none")
+LR_SCHEDULE_CHOICES = ("paper", "cosine", "constant")
+_LPIPS_MIN_SIDE = 32
+
+
+def build_model(frame_shape, architecture, context_frames=10, seed=None):
+    """A fresh `VideoPredictor` under the current dtype policy (call inside `strategy.scope()`).
+
+    Args:
+        frame_shape: `(height, width, channels)`.
+        architecture: Dict with some of `ARCHITECTURE_KEYS` (the rest take the model's defaults).
+        context_frames: Context length used by `fit`/`evaluate`.
+        seed: Seed of the scheduled-sampling coins.
+    """
+    unknown = sorted(set(architecture) - set(ARCHITECTURE_KEYS))
+    if unknown:
+        raise ValueError(f"unknown architecture keys {unknown}; expected some of {ARCHITECTURE_KEYS}.")
+    return VideoPredictor(tuple(frame_shape), context_frames=context_frames, seed=seed, **architecture)
+
+
+def architecture_of(model):
+    """The `ARCHITECTURE_KEYS` part of a model's config."""
+    config = model.get_config()
+    return {key: config[key] for key in ARCHITECTURE_KEYS}
+
+
+def rebuild_with_policy(model, context_frames=None, seed=None):
+    """A copy of `model` (same config and weights) under the current global dtype policy.
+
+    Presets are saved in float32; training them in mixed precision needs the
+    layers rebuilt under the mixed policy.
+    """
+    config = model.get_config()
+    config.pop("dtype", None)
+    if context_frames is not None:
+        config["context_frames"] = context_frames
+    if seed is not None:
+        config["seed"] = seed
+    clone = VideoPredictor.from_config(config)
+    clone.set_weights([np.asarray(keras.ops.convert_to_numpy(w)) for w in model.weights])
+    return clone
+
+
+def compile_model(model, learning_rate=1e-3, clip_norm=None, jit_compile=False):
+    """Compiles with Adam (the paper's optimiser), mean L1 + L2 loss, optional gradient-norm clipping."""
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clip_norm)
+    model.compile(optimizer=optimizer, jit_compile=jit_compile)
+    return model
+
+
+def make_schedule(
+    name="paper", lr_schedule="paper", epochs=1, learning_rate=1e-3, state_path=None, **paper_kwargs
+):
+    """The sampling/learning-rate callbacks of a run.
+
+    Args:
+        name: Scheduled sampling: `"paper"` (plateau-triggered decay, which also
+            drives the learning rate when `lr_schedule="paper"`), `"linear"`
+            (1 -> 0 over the run) or `"none"` (teacher forcing throughout).
+        lr_schedule: `"paper"` (decay after the second plateau; needs
+            `name="paper"`), `"cosine"` (over `epochs`) or `"constant"`.
+        epochs: Length of the run (linear and cosine schedules).
+        learning_rate: Initial learning rate (cosine).
+        state_path: JSON file for the paper schedule's counters.
+        **paper_kwargs: `PaperSchedule` arguments (patience, sampling_decay, ...);
+            ignored by the other schedules.
+
+    Returns:
+        A list of callbacks; put them before logging callbacks (they add
+        `sampling_ratio` and `learning_rate` to the epoch logs).
+    """
+    if name not in SCHEDULE_CHOICES:
+        raise ValueError(f"schedule must be one of {SCHEDULE_CHOICES}, got {name!r}.")
+    if lr_schedule not in LR_SCHEDULE_CHOICES:
+        raise ValueError(f"lr schedule must be one of {LR_SCHEDULE_CHOICES}, got {lr_schedule!r}.")
+    if lr_schedule == "paper" and name != "paper":
+        raise ValueError(
+            "the paper's learning-rate schedule follows its sampling schedule: use schedule 'paper'."
+        )
+    result = []
+    if name == "paper":
+        if lr_schedule != "paper":
+            paper_kwargs["lr_decay"] = 1.0
+        result.append(schedules.PaperSchedule(state_path=state_path, **paper_kwargs))
+    elif name == "linear":
+        result.append(schedules.LinearSamplingDecay(0, max(epochs, 1)))
+    if lr_schedule == "cosine":
+        result.append(schedules.CosineLearningRate(learning_rate, max(epochs, 1)))
+    if not result:
+        result.append(schedules.ScheduleLogger())
+    return result
+
+
+def backup_dir(run, task_index=0, is_chief=True):
+    """Where a worker keeps its `BackupAndRestore` state.
+
+    The chief: `run.backup`. Other workers: a scratch folder beside the run,
+    `<run>.workers/worker-<task_index>/backup`, so that they never write into
+    the run folder (which the chief creates).
+    """
+    if is_chief:
+        return run.backup
+    return os.path.join(run.path + ".workers", f"worker-{task_index}", "backup")
+
+
+def training_callbacks(run, schedule_callbacks, validation_clips=None, context_frames=10, is_chief=True,
+                       monitor="val_loss", task_index=0):
+    """The callbacks of a training run, in the order they must run.
+
+    Schedules first (they set the ratio/LR and add them to the logs), then
+    `StopOnNaN`, `BackupAndRestore` and `SeedStateBackup` (resume), best/last checkpoints, `CSVLogger`,
+    `TensorBoard` and `PredictionImages`. Workers other than the chief write
+    their backups under `run.path/workers/worker-<task_index>` (`backup_dir`) and no logs.
+
+    Args:
+        run: A `RunDirectory`.
+        schedule_callbacks: From `make_schedule`.
+        validation_clips: Fixed clips for the prediction images, or None.
+        context_frames: Context length of those images.
+        is_chief: Whether this process writes the run's files.
+        monitor: Quantity the best checkpoint watches.
+        task_index: This worker's index (multi-worker runs).
+
+    Returns:
+        `(callbacks, stop_on_nan)`.
+    """
+    stop_on_nan = callbacks_lib.StopOnNaN()
+    backup = backup_dir(run, task_index, is_chief)
+    os.makedirs(backup, exist_ok=True)
+    seed_state = run.seed_state if is_chief else os.path.join(backup, "seed_state.json")
+    result = list(schedule_callbacks) + [
+        stop_on_nan,
+        keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False),
+        callbacks_lib.SeedStateBackup(seed_state),
+    ]
+    if is_chief:
+        result += [
+            keras.callbacks.ModelCheckpoint(
+                run.best_weights, monitor=monitor, save_best_only=True, save_weights_only=True, verbose=0
+            ),
+            keras.callbacks.ModelCheckpoint(run.last_weights, save_weights_only=True, verbose=0),
+            keras.callbacks.CSVLogger(run.history, append=True),
+            keras.callbacks.TensorBoard(run.tensorboard, write_graph=False, update_freq="epoch"),
+        ]
+        if validation_clips is not None:
+            result.append(
+                callbacks_lib.PredictionImages(
+                    validation_clips, context_frames, log_dir=run.tensorboard,
+                    gif_path=os.path.join(run.path, "latest_validation.gif"),
+                )
+            )
+    return result, stop_on_nan
+
+
+def backup_epoch(backup_dir):
+    """The epoch a `BackupAndRestore` folder resumes at (0 when there is no backup)."""
+    path = os.path.join(backup_dir, "training_metadata.json")
+    if not os.path.isfile(path):
+        return 0
+    with open(path) as f:
+        return int(json.load(f).get("epoch", 0))
+
+
+def predict_clips(model, clips, context_frames, future_frames, batch_size=16, jit_compile=False):
+    """Closed-loop predictions for clips `[N, T, H, W, C]` (or an iterable of batches).
+
+    Args:
+        model: A `VideoPredictor`.
+        clips: NumPy array `[N, T, ...]` with `T >= context_frames`, or an iterable
+            of such batches; frames after the context (up to `future_frames`) are the truth.
+        context_frames, future_frames: Frames read / predicted.
+        batch_size: Clips per prediction batch (arrays only).
+        jit_compile: Compile the rollout with XLA.
+
+    Returns:
+        `(context, truth, prediction)` NumPy arrays `[N, Tc, ...]`, `[N, <= Tf, ...]` (the
+        frames the clips hold), `[N, Tf, ...]` (predictions unclamped, float32).
+    """
+    import tensorflow as tf
+
+    rollout = tf.function(lambda c: model.predict_frames(c, future_frames), jit_compile=jit_compile,
+                          reduce_retracing=True)
+    if isinstance(clips, np.ndarray):
+        batches = (clips[i : i + batch_size] for i in range(0, len(clips), batch_size))
+    else:
+        batches = clips
+    contexts, truths, predictions = [], [], []
+    for batch in batches:
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.ndim != 5 or batch.shape[1] < context_frames:
+            raise ValueError(
+                f"clips must be [N, T, H, W, C] with T >= context_frames={context_frames}, got {batch.shape}."
+            )
+        context = batch[:, :context_frames]
+        contexts.append(context)
+        truths.append(batch[:, context_frames : context_frames + future_frames])
+        predictions.append(np.asarray(rollout(tf.constant(context))))
+    if not contexts:
+        raise ValueError("no clip to predict: the dataset is empty.")
+    return np.concatenate(contexts), np.concatenate(truths), np.concatenate(predictions)
+
+
+def evaluate_horizons(model, clips, context_frames, horizons, convention="nvlabs", metrics=None,
+                      batch_size=16, jit_compile=False):
+    """Per-frame metric curves for several prediction horizons from one rollout.
+
+    The rollout is causal, so the first `f` frames of the longest rollout are the
+    `f`-frame prediction; each horizon is evaluated on them.
+
+    Args:
+        model: A `VideoPredictor`.
+        clips: `[N, T, ...]` clips with `T >= context_frames + max(horizons)` (array or batches).
+        context_frames: Context length.
+        horizons: Future lengths, e.g. `(10, 30)`.
+        convention: `ctt_keras.metrics` convention name.
+        metrics: Metric names (default: all of `ctt_keras.metrics.evaluation.METRIC_NAMES`).
+
+    Returns:
+        `(results, (context, truth, prediction))`: `results` maps `"{c}->{f}"` to an
+        `ctt_keras.metrics.evaluate` result; the arrays are those of the longest horizon.
+    """
+    from ctt_keras import metrics as metrics_lib
+    from ctt_keras.metrics import evaluation
+
+    horizons = sorted({int(h) for h in horizons})
+    if not horizons or horizons[0] < 1:
+        raise ValueError(f"horizons must be positive ints, got {horizons!r}.")
+    context, truth, prediction = predict_clips(
+        model, clips, context_frames, horizons[-1], batch_size=batch_size, jit_compile=jit_compile
+    )
+    if truth.shape[1] < horizons[-1]:
+        raise ValueError(
+            f"clips hold {truth.shape[1]} frames after the {context_frames} context frames; horizon "
+            f"{horizons[-1]} needs {horizons[-1]}."
+        )
+    metrics = tuple(metrics or evaluation.METRIC_NAMES)
+    if "lpips" in metrics and (context.shape[-1] not in (1, 3) or min(context.shape[2:4]) < _LPIPS_MIN_SIDE):
+        warnings.warn(
+            f"LPIPS skipped: frames {context.shape[2:]} are not 1- or 3-channel images of at least "
+            f"{_LPIPS_MIN_SIDE}x{_LPIPS_MIN_SIDE} pixels (AlexNet's smallest input)."
+        )
+        metrics = tuple(m for m in metrics if m != "lpips")
+    results = {}
+    for horizon in horizons:
+        results[f"{context_frames}->{horizon}"] = metrics_lib.evaluate(
+            prediction[:, :horizon], truth[:, :horizon], convention=convention, metrics=metrics,
+            batch_size=batch_size,
+        )
+    return results, (context, truth, prediction)
+
+
+def results_to_json(results):
+    """`evaluate_horizons` results as plain JSON data (curves as lists)."""
+    out = {}
+    for label, result in results.items():
+        out[label] = {
+            key: ({k: np.asarray(v).tolist() for k, v in value.items()} if key == "curves" else value)
+            for key, value in result.items()
+        }
+    return out
+
+
+def write_evaluation(results, json_path=None, markdown_path=None, png_path=None, extra=None):
+    """Writes evaluation results as JSON, a Markdown table and a PNG of the curves; returns the table."""
+    from ctt_keras.metrics import markdown_table
+
+    table = markdown_table(results)
+    if json_path:
+        data = {"results": results_to_json(results), **(extra or {})}
+        with open(json_path, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+    if markdown_path:
+        with open(markdown_path, "w") as f:
+            f.write(table + "\n")
+    if png_path:
+        curves = {}
+        for label, result in results.items():
+            for name, curve in result["curves"].items():
+                curves.setdefault(name, {})[label] = curve
+        conventions = sorted({r["convention"] for r in results.values()})
+        images.plot_curves(png_path, curves, title=f"per-frame metrics ({', '.join(conventions)} convention)")
+    return table
+
+
+def write_prediction_gif(path, context, truth, prediction, max_samples=4, scale=2):
+    """GIF of up to `max_samples` samples: truth (or context) | prediction, over time."""
+    frames = images.prediction_gif_frames(context, truth, prediction, max_samples=max_samples)
+    images.write_gif(path, frames, scale=scale)
+
+
+class Timer:
+    """Wall-clock timer for reports: `with Timer() as t: ...; t.seconds`."""
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        self.seconds = None
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+        return False
