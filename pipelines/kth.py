@@ -399,7 +399,9 @@ def load(data_dir, split="train", context_frames=10, future_frames=10, image_siz
         dataset = dataset.shuffle(shuffle_buffer, seed=seed)
     else:
         dataset = segments.flat_map(cut)
-    dataset = dataset.map(lambda c: tf.cast(c, tf.float32) / 255.0, num_parallel_calls=tf.data.AUTOTUNE)
+    # Every clip has exactly clip_length frames: say so, so that models see a static time axis.
+    dataset = dataset.map(lambda c: tf.ensure_shape(tf.cast(c, tf.float32) / 255.0, [clip_length, None, None, None]),
+                          num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 

@@ -90,6 +90,7 @@ def test_train_clips_overlap_with_stride_one(prepared):
 def test_test_clips_do_not_overlap_and_are_resized(prepared):
     root, _ = prepared
     ds = kth.load(root / "tfds", "test", context_frames=4, future_frames=6, image_size=128)
+    assert ds.element_spec.shape[0] == 10  # a static time axis, as models need
     clips = list(ds.as_numpy_iterator())
     assert all(c.shape == (10, 128, 128, 1) and c.dtype == np.float32 for c in clips)
     # person17_running_d3: 25 listed frames -> clips at 0 and 10; the truncated jogging video is gone.
