@@ -126,26 +126,20 @@ def export_info(model, context_frames, future_frames, model_name, version):
 
 def _build_archive(model, context_frames, future_frames):
     height, width, channels = model.frame_shape
-    zeros = model.initial_states(1)
-    sizes = [len(states) for states in zeros]
     names = state_names(model)
     state_specs = [
         tf.TensorSpec((None, *state.shape[1:]), state.dtype, name=name)
-        for name, state in zip(names, (s for states in zeros for s in states))
+        for name, state in zip(names, model.flatten_states(model.initial_states(1)))
     ]
 
     def flatten(nested):
-        return dict(zip(names, (s for states in nested for s in states)))
+        return dict(zip(names, model.flatten_states(nested)))
 
     def serving_default(frames):
         return {"predictions": model.predict_frames(frames, future_frames)}
 
     def step(frame, *states):
-        nested, start = [], 0
-        for size in sizes:
-            nested.append(list(states[start : start + size]))
-            start += size
-        prediction, new_states = model.step(frame, nested, training=False)
+        prediction, new_states = model.step(frame, model.unflatten_states(states), training=False)
         return {"prediction": prediction, **flatten(new_states)}
 
     def initial_state(batch_size):

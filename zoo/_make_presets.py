@@ -191,6 +191,8 @@ def model_card(metadata):
             "  # first time: converts and caches",
             f'model = zoo.load("{name}")                                      # later: the cached conversion',
         ]
+    elif metadata.get("weights_sha256"):
+        lines.append(f'model = zoo.load("{name}")  # the weights in this folder, checked against their sha256')
     else:
         lines.append(f'model = zoo.load("{name}", weights=False)  # no weights yet: random initialisation')
     lines += [

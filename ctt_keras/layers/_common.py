@@ -30,6 +30,20 @@ def check_kernel_size(kernel_size):
     return (kh, kw)
 
 
+def check_build_shape(layer_name, input_shape):
+    """Validates a cell's build shape `[batch, height, width, channels]`; returns it as a tuple."""
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 4:
+        raise ValueError(
+            f"{layer_name}: expected a step input [batch, height, width, channels], got {input_shape}."
+        )
+    if None in input_shape[1:]:
+        raise ValueError(
+            f"{layer_name}: height, width and channels must be known, got input shape {input_shape}."
+        )
+    return input_shape
+
+
 def check_step_input(layer_name, inputs, expected_channels):
     """Validates one step's input `[batch, height, width, channels]` against the built weights."""
     shape = tuple(inputs.shape)

@@ -70,15 +70,7 @@ class ConvLSTMCell(keras.layers.Layer):
         self.input_channels = None
 
     def build(self, input_shape):
-        input_shape = tuple(input_shape)
-        if len(input_shape) != 4:
-            raise ValueError(
-                f"{self.name}: expected a step input [batch, height, width, channels], got {input_shape}."
-            )
-        if None in input_shape[1:]:
-            raise ValueError(
-                f"{self.name}: height, width and channels must be known, got input shape {input_shape}."
-            )
+        input_shape = _common.check_build_shape(self.name, input_shape)
         self.spatial_dims = tuple(input_shape[1:3])
         self.input_channels = int(input_shape[-1])
         kh, kw = self.kernel_size

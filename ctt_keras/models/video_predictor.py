@@ -235,24 +235,28 @@ class VideoPredictor(keras.Model):
             outputs.append(y)
         return ops.stack(outputs, axis=1)
 
+    def flatten_states(self, states):
+        """The per-cell state lists as one flat list (cells in order, each cell's states in order)."""
+        return [s for cell_states in states for s in cell_states]
+
+    def unflatten_states(self, flat_states):
+        """Inverse of `flatten_states`."""
+        nested, offset = [], 0
+        for cell in self.cells:
+            size = len(cell.state_size)
+            nested.append(list(flat_states[offset : offset + size]))
+            offset += size
+        return nested
+
     def _rematerialised_step(self, frame, states, training=None):
         """`step`, with its activations recomputed in the backward pass."""
-        sizes = [len(cell_states) for cell_states in states]
 
         def flat_step(x, *flat_states):
-            nested, offset = [], 0
-            for size in sizes:
-                nested.append(list(flat_states[offset : offset + size]))
-                offset += size
-            y, new_states = self.step(x, nested, training=training)
-            return (y, *[s for cell_states in new_states for s in cell_states])
+            y, new_states = self.step(x, self.unflatten_states(flat_states), training=training)
+            return (y, *self.flatten_states(new_states))
 
-        y, *flat = keras.remat(flat_step)(frame, *[s for cell_states in states for s in cell_states])
-        new_states, offset = [], 0
-        for size in sizes:
-            new_states.append(list(flat[offset : offset + size]))
-            offset += size
-        return y, new_states
+        y, *flat = keras.remat(flat_step)(frame, *self.flatten_states(states))
+        return y, self.unflatten_states(flat)
 
     # -- public prediction API ------------------------------------------------------------------
 
