@@ -45,7 +45,7 @@ def test_official_checkpoint_preset_folder_exports_the_official_numbers(tool, nv
 
 def test_preset_without_weights_is_refused_unless_asked(tool, tmp_path):
     with pytest.raises(FileNotFoundError, match="weights=False"):
-        tool.main(["mmnist_convttlstm_small", "--out", str(tmp_path)])
+        tool.main(["mmnist_convlstm_small", "--out", str(tmp_path)])
     assert not any(tmp_path.iterdir())
 
 
