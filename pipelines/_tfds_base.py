@@ -1,6 +1,7 @@
 """The common base of our TFDS builders (private)."""
 
 import inspect
+import pathlib
 
 import tensorflow_datasets as tfds
 from etils import epath
@@ -17,6 +18,13 @@ class ManualBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     def __init__(self, *, strict=False, **kwargs):
         self._strict = strict
         super().__init__(**kwargs)
+
+    def _manual_dir(self, dl_manager, dataset_name, instructions):
+        """The user's manual-download folder, or FileNotFoundError naming it with the instructions."""
+        manual_dir = pathlib.Path(dl_manager.manual_dir)
+        if not manual_dir.is_dir():
+            raise FileNotFoundError(f"{dataset_name} manual folder not found: {manual_dir}\n{instructions}")
+        return manual_dir
 
     @tfds.core.utils.classproperty
     @classmethod

@@ -231,10 +231,7 @@ class KthAction(_tfds_base.ManualBuilder):
         )
 
     def _split_generators(self, dl_manager):
-        manual_dir = pathlib.Path(dl_manager.manual_dir)
-        if not manual_dir.is_dir():
-            raise FileNotFoundError(f"KTH manual folder not found: {manual_dir}\n"
-                                    f"{MANUAL_DOWNLOAD_INSTRUCTIONS}")
+        manual_dir = self._manual_dir(dl_manager, "KTH", MANUAL_DOWNLOAD_INSTRUCTIONS)
         sequences = parse_sequences_file(_find_sequences_file(manual_dir))
         available = _find_videos(manual_dir)
         if not available:

@@ -280,10 +280,7 @@ class SomethingSomethingV2(_tfds_base.ManualBuilder):
         )
 
     def _split_generators(self, dl_manager):
-        manual_dir = pathlib.Path(dl_manager.manual_dir)
-        if not manual_dir.is_dir():
-            raise FileNotFoundError(f"Something-Something V2 manual folder not found: {manual_dir}\n"
-                                    f"{MANUAL_DOWNLOAD_INSTRUCTIONS}")
+        manual_dir = self._manual_dir(dl_manager, "Something-Something V2", MANUAL_DOWNLOAD_INSTRUCTIONS)
         labels = read_labels(manual_dir / LABELS_FILE)
         by_id = {v: k for k, v in labels.items()}
         ids = self.builder_config.class_ids

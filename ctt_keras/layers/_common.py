@@ -116,3 +116,56 @@ def lstm_update(gates, c_prev):
     c = f * c_prev + i * g
     h = o * ops.tanh(c)
     return h, c
+
+
+class ConvRecurrentCell(keras.layers.Layer):
+    """What the two cells share: their common arguments, build bookkeeping and config (private base).
+
+    Subclasses set `state_size` and create their weights in `build` after calling
+    `super().build(input_shape)`, which validates the shape and records
+    `spatial_dims` and `input_channels`.
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        kernel_initializer=None,
+        bias_initializer=None,
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = check_positive_int("filters", filters)
+        self.kernel_size = check_kernel_size(kernel_size)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.spatial_dims = None
+        self.input_channels = None
+
+    def build(self, input_shape):
+        input_shape = check_build_shape(self.name, input_shape)
+        self.spatial_dims = tuple(input_shape[1:3])
+        self.input_channels = int(input_shape[-1])
+
+    def initializers(self, fan_in_channels):
+        """(kernel, bias) initialisers for a conv reading `fan_in_channels` channels."""
+        kh, kw = self.kernel_size
+        return conv_initializers(self.kernel_initializer, self.bias_initializer, fan_in_channels * kh * kw)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_size": self.kernel_size,
+                "kernel_initializer": serialize_initializer(self.kernel_initializer),
+                "bias_initializer": serialize_initializer(self.bias_initializer),
+                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+            }
+        )
+        return config

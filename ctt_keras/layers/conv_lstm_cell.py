@@ -7,7 +7,7 @@ from ctt_keras.layers import _common
 
 
 @keras.saving.register_keras_serializable(package="ctt_keras")
-class ConvLSTMCell(keras.layers.Layer):
+class ConvLSTMCell(_common.ConvRecurrentCell):
     """One step of a convolutional LSTM, exactly as in the official Conv-TT-LSTM code.
 
     A single convolution over the channel concatenation `[x_t ; h_{t-1}]`
@@ -48,36 +48,15 @@ class ConvLSTMCell(keras.layers.Layer):
     (2, 5, 16, 16, 8)
     """
 
-    def __init__(
-        self,
-        filters,
-        kernel_size,
-        kernel_initializer=None,
-        bias_initializer=None,
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.filters = _common.check_positive_int("filters", filters)
-        self.kernel_size = _common.check_kernel_size(kernel_size)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+    def __init__(self, filters, kernel_size, **kwargs):
+        super().__init__(filters, kernel_size, **kwargs)
         self.state_size = [-1, -1]  # image states; shapes come from get_initial_state
-        self.spatial_dims = None
-        self.input_channels = None
 
     def build(self, input_shape):
-        input_shape = _common.check_build_shape(self.name, input_shape)
-        self.spatial_dims = tuple(input_shape[1:3])
-        self.input_channels = int(input_shape[-1])
+        super().build(input_shape)
         kh, kw = self.kernel_size
         in_ch = self.input_channels + self.filters
-        kernel_init, bias_init = _common.conv_initializers(
-            self.kernel_initializer, self.bias_initializer, in_ch * kh * kw
-        )
+        kernel_init, bias_init = self.initializers(in_ch)
         self.kernel = self.add_weight(
             name="kernel",
             shape=(kh, kw, in_ch, 4 * self.filters),
@@ -108,17 +87,3 @@ class ConvLSTMCell(keras.layers.Layer):
     def compute_output_shape(self, input_shape, states_shape=None):
         shape = tuple(input_shape[:-1]) + (self.filters,)
         return shape, [shape, shape]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "filters": self.filters,
-                "kernel_size": self.kernel_size,
-                "kernel_initializer": _common.serialize_initializer(self.kernel_initializer),
-                "bias_initializer": _common.serialize_initializer(self.bias_initializer),
-                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
-            }
-        )
-        return config

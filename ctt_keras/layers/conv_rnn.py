@@ -1,7 +1,6 @@
 """A Keras RNN layer for cells whose states are images."""
 
 import keras
-from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="ctt_keras")

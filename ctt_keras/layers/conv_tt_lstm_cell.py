@@ -7,7 +7,7 @@ from ctt_keras.layers import _common
 
 
 @keras.saving.register_keras_serializable(package="ctt_keras")
-class ConvTTLSTMCell(keras.layers.Layer):
+class ConvTTLSTMCell(_common.ConvRecurrentCell):
     """One step of the Convolutional Tensor-Train LSTM (Su et al., NeurIPS 2020).
 
     With order `N`, steps `M >= N`, rank `r` and `L = M - N + 1`, the cell keeps
@@ -64,22 +64,8 @@ class ConvTTLSTMCell(keras.layers.Layer):
     (2, 5, 16, 16, 8)
     """
 
-    def __init__(
-        self,
-        filters,
-        kernel_size,
-        order=3,
-        steps=3,
-        rank=8,
-        kernel_initializer=None,
-        bias_initializer=None,
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.filters = _common.check_positive_int("filters", filters)
-        self.kernel_size = _common.check_kernel_size(kernel_size)
+    def __init__(self, filters, kernel_size, order=3, steps=3, rank=8, **kwargs):
+        super().__init__(filters, kernel_size, **kwargs)
         self.order = _common.check_positive_int("order", order)
         self.steps = _common.check_positive_int("steps", steps)
         self.rank = _common.check_positive_int("rank", rank)
@@ -89,13 +75,7 @@ class ConvTTLSTMCell(keras.layers.Layer):
                 f"steps >= order), got steps={steps}, order={order}."
             )
         self.window = self.steps - self.order + 1
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
         self.state_size = [-1] * (2 + self.steps)
-        self.spatial_dims = None
-        self.input_channels = None
 
     @property
     def projection_channels(self):
@@ -103,21 +83,14 @@ class ConvTTLSTMCell(keras.layers.Layer):
         return self.order * self.window * self.rank
 
     def build(self, input_shape):
-        input_shape = _common.check_build_shape(self.name, input_shape)
-        self.spatial_dims = tuple(input_shape[1:3])
-        self.input_channels = int(input_shape[-1])
+        super().build(input_shape)
         kh, kw = self.kernel_size
         ch, r = self.filters, self.rank
-
-        def initializers(fan_in_channels):
-            return _common.conv_initializers(
-                self.kernel_initializer, self.bias_initializer, fan_in_channels * kh * kw
-            )
 
         # U_0..U_{N-1}: one kernel for all maps and window positions. Output
         # channel (l * L + j) * r + q is U_l's output q applied to the j-th
         # (oldest first) state of its window.
-        kernel_init, bias_init = initializers(ch * self.window)
+        kernel_init, bias_init = self.initializers(ch * self.window)
         self.projection_kernel = self.add_weight(
             name="projection_kernel",
             shape=(kh, kw, ch, self.projection_channels),
@@ -130,7 +103,7 @@ class ConvTTLSTMCell(keras.layers.Layer):
             initializer=bias_init,
             regularizer=self.bias_regularizer,
         )
-        kernel_init, bias_init = initializers(r)
+        kernel_init, bias_init = self.initializers(r)
         self.core_kernels = []
         self.core_biases = []
         for i in range(self.order - 1):
@@ -148,7 +121,7 @@ class ConvTTLSTMCell(keras.layers.Layer):
                 )
             )
         gate_in = self.input_channels + r
-        kernel_init, bias_init = initializers(gate_in)
+        kernel_init, bias_init = self.initializers(gate_in)
         self.gate_kernel = self.add_weight(
             name="gate_kernel",
             shape=(kh, kw, gate_in, 4 * ch),
@@ -210,19 +183,7 @@ class ConvTTLSTMCell(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "filters": self.filters,
-                "kernel_size": self.kernel_size,
-                "order": self.order,
-                "steps": self.steps,
-                "rank": self.rank,
-                "kernel_initializer": _common.serialize_initializer(self.kernel_initializer),
-                "bias_initializer": _common.serialize_initializer(self.bias_initializer),
-                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
-            }
-        )
+        config.update({"order": self.order, "steps": self.steps, "rank": self.rank})
         return config
 
 
