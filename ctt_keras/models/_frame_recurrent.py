@@ -1,0 +1,311 @@
+"""What the paper's two networks share (private base): a stack of recurrent cells unrolled over frames.
+
+`VideoPredictor` (SPEC §3) and `EarlyActivityRecognizer` both run blocks of
+Conv-TT-LSTM / ConvLSTM cells with optional skips, feed their own predictions
+back after a context (closed loop), and train under scheduled sampling through a
+non-trainable `sampling_ratio` variable. This module holds that machinery; the
+subclasses add what surrounds the stack (`step`) and their objective.
+"""
+
+import keras
+from keras import ops
+
+from ctt_keras import devices
+from ctt_keras.layers import ConvLSTMCell, ConvTTLSTMCell
+from ctt_keras.layers import _common
+
+CELL_TYPES = ("convttlstm", "convlstm")
+
+
+class FrameRecurrentModel(keras.Model):
+    """Base of the networks: cells in blocks with skips, closed-loop rollout, scheduled sampling.
+
+    Subclasses call `super().__init__` (which validates the architecture and
+    creates `self.cells`), create their own layers, then call
+    `self._finish_init()`; they implement `step(frame, states, training)` ->
+    `(next_frame_prediction, new_states)` using `run_stack`.
+
+    Args:
+        frame_shape: `(height, width, channels)` of the frames.
+        stack_input_shape: `(height, width, channels)` of what the first cell reads.
+        cell, layers_per_block, hidden_channels, skip_stride, kernel_size, order, steps, rank:
+            the recurrent stack (see `VideoPredictor`).
+        context_frames: Frames read before predicting.
+        seed: Seed of the scheduled-sampling coins.
+        remat: Recompute each step in the backward pass (`keras.remat`).
+    """
+
+    def __init__(
+        self,
+        frame_shape,
+        stack_input_shape,
+        cell,
+        layers_per_block,
+        hidden_channels,
+        skip_stride,
+        kernel_size,
+        order,
+        steps,
+        rank,
+        context_frames,
+        seed,
+        remat,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.frame_shape = check_frame_shape(frame_shape)
+        self.stack_input_shape = tuple(int(d) for d in stack_input_shape)
+        if cell not in CELL_TYPES:
+            raise ValueError(f"`cell` must be one of {CELL_TYPES}, got cell={cell!r}.")
+        self.cell_type = cell
+        self.layers_per_block = tuple(int(n) for n in layers_per_block)
+        self.hidden_channels = tuple(int(c) for c in hidden_channels)
+        if not self.layers_per_block or any(n < 1 for n in self.layers_per_block):
+            raise ValueError(
+                f"`layers_per_block` must be a non-empty sequence of positive ints, got {layers_per_block!r}."
+            )
+        if len(self.hidden_channels) != len(self.layers_per_block):
+            raise ValueError(
+                f"`hidden_channels` needs one entry per block ({len(self.layers_per_block)} blocks), "
+                f"got hidden_channels={hidden_channels!r}."
+            )
+        for c in self.hidden_channels:
+            _common.check_positive_int("hidden_channels", c)
+        if skip_stride is not None:
+            _common.check_positive_int("skip_stride", skip_stride)
+        self.skip_stride = skip_stride
+        self.kernel_size = _common.check_kernel_size(kernel_size)
+        self.order, self.steps, self.rank = order, steps, rank
+        self.context_frames = _common.check_positive_int("context_frames", context_frames)
+        self.seed = seed
+        self.remat = bool(remat)
+
+        self.cells = []
+        for b, (num_layers, channels) in enumerate(zip(self.layers_per_block, self.hidden_channels)):
+            for l in range(num_layers):
+                name = f"b{b}l{l}"
+                if cell == "convttlstm":
+                    self.cells.append(
+                        ConvTTLSTMCell(
+                            channels, self.kernel_size, order=order, steps=steps, rank=rank, name=name,
+                            dtype=self.dtype_policy,
+                        )
+                    )
+                else:
+                    self.cells.append(ConvLSTMCell(channels, self.kernel_size, name=name, dtype=self.dtype_policy))
+
+    def _finish_init(self):
+        """Adds the training state (after the subclass's layers, so weight order stays stable) and builds."""
+        self.sampling_ratio = self.add_weight(
+            name="sampling_ratio", shape=(), initializer="ones", trainable=False, dtype="float32", autocast=False
+        )
+        self.sampling_seed = keras.random.SeedGenerator(self.seed, name="sampling_seed")
+        self.build((None, None) + self.frame_shape)
+
+    @property
+    def stage_channels(self):
+        """Input channels of each block's first cell, then of what follows the stack."""
+        channels = [self.stack_input_shape[-1]]
+        outputs = []
+        for b, c in enumerate(self.hidden_channels):
+            outputs.append(c)
+            if self.skip_stride is not None and b >= self.skip_stride:
+                channels.append(c + outputs[b - self.skip_stride])
+            else:
+                channels.append(c)
+        return channels
+
+    def _build_cells(self):
+        height, width, _ = self.stack_input_shape
+        index = 0
+        for b, num_layers in enumerate(self.layers_per_block):
+            in_channels = self.stage_channels[b]
+            for _ in range(num_layers):
+                cell = self.cells[index]
+                if not cell.built:
+                    cell.build((None, height, width, in_channels))
+                in_channels = cell.filters
+                index += 1
+
+    def count_params(self):
+        """Number of network parameters (the scheduled-sampling ratio is training state, not counted)."""
+        return sum(int(ops.size(w)) for w in self.weights if w is not self.sampling_ratio)
+
+    # -- the recurrent stack ----------------------------------------------------------------------
+
+    def initial_states(self, batch_size):
+        """Zero states of every cell, a list (one state list per cell, in `cells` order)."""
+        return [list(cell.get_initial_state(batch_size=batch_size)) for cell in self.cells]
+
+    def run_stack(self, x, states, training=None):
+        """One step of every cell with the skips; returns `(last_stage_features, new_states)`.
+
+        The features are the last block's output, concatenated with the output of
+        block `-1 - skip_stride` when a skip ends there (as the head reads them).
+        """
+        new_states = []
+        finished_blocks = []
+        index = 0
+        for b, num_layers in enumerate(self.layers_per_block):
+            for _ in range(num_layers):
+                x, cell_states = self.cells[index](x, states[index], training=training)
+                new_states.append(list(cell_states))
+                index += 1
+            finished_blocks.append(x)
+            if self.skip_stride is not None and b >= self.skip_stride:
+                x = ops.concatenate([x, finished_blocks[b - self.skip_stride]], axis=-1)
+        return x, new_states
+
+    def step(self, frame, states, training=None):
+        """One recurrent step: reads `frame`, returns `(prediction_of_next_frame, new_states)`."""
+        raise NotImplementedError
+
+    def rollout(self, frames, context_frames, total_steps, sampling_ratio=None, training=None, return_states=False):
+        """Runs `total_steps` recurrent steps from zero states; returns all outputs `[B, total_steps, ...]`.
+
+        Step `t` reads `frames[:, t]` while `t < context_frames`; afterwards its own
+        previous output, or (when `sampling_ratio` is given and `frames` has the step)
+        per sample the true frame with probability `sampling_ratio`. With
+        `return_states`, returns `(outputs, final_states)`.
+        """
+        frames = ops.convert_to_tensor(frames)
+        batch_size = ops.shape(frames)[0]
+        coins = None
+        if sampling_ratio is not None and total_steps > context_frames:
+            # All coins drawn up front: one per sample and step after the context.
+            coins = keras.random.uniform(
+                (total_steps - context_frames, batch_size, 1, 1, 1), seed=self.sampling_seed
+            )
+        states = self.initial_states(batch_size)
+        step = self._rematerialised_step if (self.remat and training) else self.step
+        outputs = []
+        for t in range(total_steps):
+            if t < context_frames:
+                x = frames[:, t]
+            elif coins is None:
+                x = outputs[-1]
+            else:
+                truth = ops.cast(frames[:, t], outputs[-1].dtype)
+                x = ops.where(coins[t - context_frames] < sampling_ratio, truth, outputs[-1])
+            y, states = step(x, states, training=training)
+            outputs.append(y)
+        outputs = ops.stack(outputs, axis=1)
+        return (outputs, states) if return_states else outputs
+
+    def flatten_states(self, states):
+        """The per-cell state lists as one flat list (cells in order, each cell's states in order)."""
+        return [s for cell_states in states for s in cell_states]
+
+    def unflatten_states(self, flat_states):
+        """Inverse of `flatten_states`."""
+        nested, offset = [], 0
+        for cell in self.cells:
+            size = len(cell.state_size)
+            nested.append(list(flat_states[offset : offset + size]))
+            offset += size
+        return nested
+
+    def _rematerialised_step(self, frame, states, training=None):
+        """`step`, with its activations recomputed in the backward pass."""
+
+        def flat_step(x, *flat_states):
+            y, new_states = self.step(x, self.unflatten_states(flat_states), training=training)
+            return (y, *self.flatten_states(new_states))
+
+        y, *flat = keras.remat(flat_step)(frame, *self.flatten_states(states))
+        return y, self.unflatten_states(flat)
+
+    # -- public prediction API ------------------------------------------------------------------
+
+    def predict_frames(self, context, future_frames, return_all_steps=False):
+        """Closed-loop prediction of `future_frames` frames after `context`.
+
+        Args:
+            context: `[batch, context_frames, height, width, channels]` in [0, 1].
+            future_frames: Number of frames to predict.
+            return_all_steps: Also return every step's output (the first
+                `context_frames - 1` are one-step predictions of the context).
+
+        Returns:
+            `[batch, future_frames, height, width, channels]` float32,
+            or all `context_frames + future_frames - 1` outputs if `return_all_steps`.
+        """
+        context = self._check_clip(context, "context")
+        future_frames = _common.check_positive_int("future_frames", future_frames)
+        num_context = context.shape[1]
+        outputs = self.rollout(context, num_context, num_context + future_frames - 1, training=False)
+        return outputs if return_all_steps else outputs[:, -future_frames:]
+
+    def one_step_predictions(self, clip):
+        """Predictions of frames 1..T-1 under full teacher forcing, `[batch, T - 1, H, W, C]`."""
+        clip = self._check_clip(clip, "clip", min_frames=2)
+        steps = clip.shape[1] - 1
+        return self.rollout(clip[:, :-1], steps, steps)
+
+    # -- training integration -------------------------------------------------------------------
+
+    def _compile_with_defaults(self, jit_compile, **kwargs):
+        # "auto": XLA on accelerators only (on CPU it makes the recurrent loop far slower).
+        if jit_compile == "auto":
+            jit_compile = devices.default_jit_compile()
+        super().compile(jit_compile=jit_compile, **kwargs)
+
+    def compile_from_config(self, config):
+        """Re-compiles a loaded model with its saved optimizer, loss and metrics."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    # -- validation and serialisation -----------------------------------------------------------
+
+    def _check_clip(self, clip, name, min_frames=1):
+        clip = ops.convert_to_tensor(clip)
+        shape = tuple(clip.shape)
+        if len(shape) != 5:
+            raise ValueError(f"`{name}` must be 5-D [batch, time, height, width, channels], got shape {shape}.")
+        if shape[1] is None or shape[1] < min_frames:
+            raise ValueError(f"`{name}` needs a static time axis of at least {min_frames} frames, got shape {shape}.")
+        if tuple(shape[2:]) != self.frame_shape:
+            raise ValueError(
+                f"`{name}` frames have shape {tuple(shape[2:])} but the model was built for frame_shape="
+                f"{self.frame_shape} (input shape {shape})."
+            )
+        return clip
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "frame_shape": self.frame_shape,
+                "cell": self.cell_type,
+                "layers_per_block": self.layers_per_block,
+                "hidden_channels": self.hidden_channels,
+                "skip_stride": self.skip_stride,
+                "kernel_size": self.kernel_size,
+                "order": self.order,
+                "steps": self.steps,
+                "rank": self.rank,
+                "context_frames": self.context_frames,
+                "seed": self.seed,
+                "remat": self.remat,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("trainable", None)
+        return cls(**config)
+
+
+def check_frame_shape(frame_shape):
+    """`frame_shape` as a tuple of three positive ints, else a ValueError naming it."""
+    try:
+        shape = tuple(int(d) for d in frame_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"`frame_shape` must be (height, width, channels), got {frame_shape!r}.") from None
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"`frame_shape` must be three positive ints (height, width, channels), got {frame_shape!r}.")
+    return shape
