@@ -11,4 +11,4 @@ __version__ = "0.1.0"
 from ctt_keras import layers, losses, models  # noqa: E402
 from ctt_keras.layers import ConvLSTMCell, ConvRNN, ConvTTLSTMCell  # noqa: E402
 from ctt_keras.losses import L1L2Loss  # noqa: E402
-from ctt_keras.models import VideoPredictor  # noqa: E402
+from ctt_keras.models import EarlyActivityRecognizer, VideoPredictor  # noqa: E402
