@@ -5,9 +5,12 @@ Usage (from the repository root):
     python zoo/_make_presets.py NAME ...   # some
 
 `config.json` is `keras.saving.serialize_keras_object(model)` of the preset's
-`VideoPredictor`. A folder that already holds `model.weights.h5` keeps the
-weights-related fields of its metadata (sha256, metrics, training command),
-so regenerating never loses what training recorded.
+model: a `VideoPredictor` unless the preset names another `model_class`
+(`EarlyActivityRecognizer` for the Something-Something V2 presets); the model
+class also chooses the model card's architecture rows and usage snippet. A
+folder that already holds `model.weights.h5` keeps the weights-related fields
+of its metadata (sha256, metrics, training command), so regenerating never
+loses what training recorded.
 """
 
 import json
@@ -20,10 +23,12 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import keras  # noqa: E402
 
-from ctt_keras.models import VideoPredictor  # noqa: E402
+from ctt_keras.models import EarlyActivityRecognizer, VideoPredictor  # noqa: E402
+from ctt_keras.models.early_activity_recognizer import DEFAULT_PREDICTION_WEIGHT  # noqa: E402
 from ctt_keras.zoo import (  # noqa: E402
     CONFIG_FILE, METADATA_FILE, MODEL_CARD_FILE, NVIDIA_LICENSE, WEIGHTS_FILE,
 )
+from pipelines.ssv2 import SUBSET_41_IDS, SUBSET_41_NOTE  # noqa: E402
 
 PAPER = (
     "Su, Byeon, Kossaifi, Huang, Kautz, Anandkumar: Convolutional Tensor-Train LSTM for Spatio-Temporal "
@@ -55,6 +60,73 @@ def _paper_metrics(mse=None, ssim=None, lpips=None, psnr=None, future=10, split=
     values = {k: v for k, v in values.items() if v is not None}
     return {"values": values, "context_frames": 10, "future_frames": future, "split": split,
             "convention": NVLABS_CONVENTION, "source": PAPER_SOURCE}
+
+
+# Early activity recognition on Something-Something V2: the paper gives an outline only (SPEC §6 and
+# ../shared/reference/ssv2_subset.md), so every size below is this library's choice, documented as such.
+SSV2_DATA = (
+    "Something-Something V2 (licence-gated: download it yourself), 41-class subset that is a "
+    "RECONSTRUCTION, not the published list (the 5 'Putting' classes are a guess); frames squashed to "
+    "64x64 RGB, each video resampled to 40 evenly spaced frames, the first 25% (10 frames) observed, the "
+    "next 10 predicted (pipelines.ssv2)"
+)
+SSV2_CLASSES = {
+    "num_classes": len(SUBSET_41_IDS),
+    "subset": "subset41",
+    "reconstruction": True,
+    "note": SUBSET_41_NOTE,
+    "ssv2_ids": list(SUBSET_41_IDS),
+    "label_order": "logit k is SSv2 label id ssv2_ids[k] (pipelines.ssv2 remaps the labels to 0..40 in "
+                   "this order; pipelines.ssv2.label_map gives the templates of prepared data)",
+    "reference": "pipelines/ssv2.py (SUBSET_41_IDS, SUBSET_41_NOTE), docs/pipelines.md",
+}
+SSV2_CLIPS = {
+    "frame_size": [64, 64], "channels": "RGB", "resize": "squashed (area interpolation)",
+    "num_frames": 40, "resampling": "floor(k * N / 40) for k = 0..39 (short videos repeat frames)",
+    "observed_fraction": 0.25, "context_frames": 10, "future_frames": 10,
+    "pipeline": "pipelines.ssv2.load(data_dir, split, observed_fraction=0.25, num_frames=40, "
+                "future_frames=10)",
+}
+SSV2_PAPER_OUTLINE = (
+    "two-layer 2D-conv encoder and decoder, eight recurrent layers, a classifier of two 2D-conv layers and "
+    "one fully-connected layer on the last recurrent layer's output; loss = lambda * prediction loss + "
+    "cross-entropy; the first 25% or 50% of the frames observed, the next 10 predicted"
+)
+SSV2_SOURCE = (
+    "the paper's outline only (" + SSV2_PAPER_OUTLINE + "); no official configuration or code for this "
+    "experiment is available here, so every size (encoder/decoder and classifier channels, cells per block, "
+    "hidden channels, kernel, rank) and lambda are ctt_keras's choices (EarlyActivityRecognizer defaults)"
+)
+SSV2_LOSS = {
+    "prediction_weight": DEFAULT_PREDICTION_WEIGHT,
+    "objective": f"{DEFAULT_PREDICTION_WEIGHT:g} * (L1 + L2 of the one-step frame predictions) + sparse "
+                 "categorical cross-entropy of the logits",
+    "source": "the default of EarlyActivityRecognizer.compile(); the paper does not publish its lambda",
+}
+SSV2_WEIGHTS_NOTE = (
+    "No weights: Something-Something V2 is licence-gated and could not be trained on here, and no official "
+    "checkpoint of this experiment is available. This preset is a configuration only: load it with "
+    "weights=False and train it on your own copy of the data (pipelines.ssv2.load gives the (clip, label) "
+    "examples). No accuracy is recorded: the paper's SSv2 accuracies are not in the reference material "
+    "here, and none were measured."
+)
+SSV2_ARCH = dict(frame_shape=(64, 64, 3), num_classes=len(SUBSET_41_IDS), encoder_channels=(32, 64),
+                 layers_per_block=(2, 2, 2, 2), hidden_channels=(32, 48, 48, 32), skip_stride=2,
+                 kernel_size=5, classifier_channels=(64, 128), output_sigmoid=True, future_frames=10)
+
+
+def _ssv2_preset(cell, description):
+    tt = TT if cell == "convttlstm" else {}
+    return dict(
+        model_class=EarlyActivityRecognizer,
+        model=dict(cell=cell, **SSV2_ARCH, **tt),
+        description=description,
+        task="early activity recognition",
+        dataset=SSV2_DATA, classes=SSV2_CLASSES, clips=SSV2_CLIPS, future_frames=10,
+        loss=SSV2_LOSS, paper_outline=SSV2_PAPER_OUTLINE, source=SSV2_SOURCE,
+        license="Apache-2.0 (configuration; no weights)",
+        weights_note=SSV2_WEIGHTS_NOTE,
+    )
 
 
 MNIST_SPLIT = "Moving-MNIST-2 test set of the official code (moving-mnist-test.npz, 10,000 clips)"
@@ -128,6 +200,17 @@ PRESETS = {
         dataset=MNIST_DATA, future_frames=10, license="Apache-2.0",
         weights_note=TRAINING_TOOL_NOTE,
     ),
+    "ssv2_convttlstm": _ssv2_preset(
+        "convttlstm",
+        "Early activity recognition on Something-Something V2 (41 classes): the paper's outline with "
+        "ctt_keras's sizes; 2D-conv encoder/decoder, 8 Conv-TT-LSTM cells (order 3, steps 3, rank 8), "
+        "2D-conv + fully-connected classifier. Configuration only.",
+    ),
+    "ssv2_convlstm": _ssv2_preset(
+        "convlstm",
+        "The ConvLSTM baseline of ssv2_convttlstm: the same early-activity-recognition network with 8 "
+        "ConvLSTM cells. Configuration only.",
+    ),
 }
 
 _KEEP_WITH_WEIGHTS = ("weights_sha256", "weights_file", "metrics", "training_command", "provenance",
@@ -135,15 +218,21 @@ _KEEP_WITH_WEIGHTS = ("weights_sha256", "weights_file", "metrics", "training_com
 _NOT_ARCHITECTURE = ("name", "trainable", "dtype", "seed")
 
 
+def model_class_of(name):
+    """The preset's model class: `VideoPredictor` unless its entry names another `model_class`."""
+    return PRESETS[name].get("model_class", VideoPredictor)
+
+
 def build_model(name):
-    """The preset's `VideoPredictor`, randomly initialised."""
-    return VideoPredictor(name=name, context_frames=10, **PRESETS[name]["model"])
+    """The preset's model (`model_class_of(name)`), randomly initialised."""
+    return model_class_of(name)(name=name, context_frames=10, **PRESETS[name]["model"])
 
 
 def metadata_of(name, model):
     """The preset's `metadata.json` content."""
     spec = dict(PRESETS[name])
     arch = spec.pop("model")
+    spec.pop("model_class", None)  # config.json names the class
     metadata = {
         "name": name,
         "frame_shape": list(arch["frame_shape"]),
@@ -161,8 +250,10 @@ def metadata_of(name, model):
     return json.loads(json.dumps(metadata))
 
 
-def model_card(metadata):
+def model_card(metadata, model_class=VideoPredictor):
     """The preset's `README.md`."""
+    if model_class is EarlyActivityRecognizer:
+        return _recognizer_card(metadata)
     name = metadata["name"]
     arch = metadata["architecture"]
     official = metadata.get("official_checkpoint")
@@ -172,14 +263,7 @@ def model_card(metadata):
         f"| dataset | {metadata['dataset']} |",
         f"| frame shape | {tuple(metadata['frame_shape'])} |",
         f"| context -> future frames | {metadata['context_frames']} -> {metadata['future_frames']} |",
-        f"| cell | {arch['cell']} |",
-        f"| layers per block / channels | {tuple(arch['layers_per_block'])} / "
-        f"{tuple(arch['hidden_channels'])} |",
-        f"| skip stride, kernel | {arch['skip_stride']}, {'x'.join(str(k) for k in arch['kernel_size'])} |",
-    ]
-    if arch["cell"] == "convttlstm":
-        lines.append(f"| order, steps, rank | {arch['order']}, {arch['steps']}, {arch['rank']} |")
-    lines += [
+        *_recurrent_rows(arch),
         f"| output sigmoid | {arch['output_sigmoid']} |",
         f"| parameters | {metadata['num_params']:,} |",
         f"| licence | {metadata['license']} |", "",
@@ -221,6 +305,85 @@ def model_card(metadata):
     return "\n".join(lines)
 
 
+def _recurrent_rows(arch):
+    """Card rows of the recurrent stack, shared by both model classes."""
+    rows = [
+        f"| cell | {arch['cell']} |",
+        f"| layers per block / channels | {tuple(arch['layers_per_block'])} / "
+        f"{tuple(arch['hidden_channels'])} |",
+        f"| skip stride, kernel | {arch['skip_stride']}, {'x'.join(str(k) for k in arch['kernel_size'])} |",
+    ]
+    if arch["cell"] == "convttlstm":
+        rows.append(f"| order, steps, rank | {arch['order']}, {arch['steps']}, {arch['rank']} |")
+    return rows
+
+
+def _recognizer_card(metadata):
+    """The model card of an `EarlyActivityRecognizer` preset: recognition, its data and what is whose."""
+    name = metadata["name"]
+    arch = metadata["architecture"]
+    classes, clips, loss = metadata["classes"], metadata["clips"], metadata["loss"]
+    height, width, channels = metadata["frame_shape"]
+    encoder = tuple(arch["encoder_channels"])
+    decoder = tuple(reversed(encoder[:-1])) + (channels,)
+    cells = sum(arch["layers_per_block"])
+    context, future = metadata["context_frames"], metadata["future_frames"]
+    shape = f"{height}, {width}, {channels}"
+    rank = "rank, " if arch["cell"] == "convttlstm" else ""
+    lines = [
+        f"# {name}", "", metadata["description"], "",
+        "| field | value |", "|---|---|",
+        f"| task | {metadata['task']} |",
+        "| dataset | Something-Something V2 (licence-gated; see Data) |",
+        f"| classes | {classes['num_classes']}: a reconstruction of the paper's subset, not the published "
+        "list (see Data) |",
+        f"| frame shape | {tuple(metadata['frame_shape'])} |",
+        f"| observed -> predicted frames | {context} ({clips['observed_fraction']:.0%} of "
+        f"{clips['num_frames']} resampled frames) -> {future} |",
+        f"| encoder / decoder | 2D convs {encoder} (3x3, stride 2, ReLU) / transposed 2D convs {decoder} |",
+        *_recurrent_rows(arch),
+        f"| cells | {cells} |",
+        f"| classifier | 2D convs {tuple(arch['classifier_channels'])} (3x3, stride 2, ReLU) on the last "
+        f"cell's output, then one fully-connected layer -> {arch['num_classes']} logits |",
+        f"| output sigmoid (frames) | {arch['output_sigmoid']} |",
+        f"| loss | {loss['objective']} |",
+        f"| parameters | {metadata['num_params']:,} |",
+        f"| licence | {metadata['license']} |", "",
+        "## Use", "", "```python", "from ctt_keras import zoo", "",
+        f'model = zoo.load("{name}", weights=False)  # no weights: random initialisation',
+        f"out = model.recognize(context)  # context [B, {context}, {shape}] in [0, 1]",
+        f'out["logits"]  # [B, {classes["num_classes"]}]: logit k is SSv2 label id '
+        "pipelines.ssv2.SUBSET_41_IDS[k]",
+        f'out["frames"]  # [B, {future}, {shape}]: the frames imagined before classifying',
+        "```", "",
+        "Training on your own copy of the data:", "",
+        "```python", "import pipelines", "from ctt_keras import zoo", "",
+        f'model = zoo.load("{name}", weights=False, compile=True)  # Adam; '
+        f'{loss["prediction_weight"]:g} * (L1 + L2) + cross-entropy',
+        f'train = pipelines.ssv2.load(data_dir, "train", observed_fraction={clips["observed_fraction"]}, '
+        f'num_frames={clips["num_frames"]}, future_frames={future}, manual_dir=ssv2_dir)',
+        "model.fit(train.batch(8), epochs=...)  # (clip, label) examples; top-1 / top-5 accuracy as metrics",
+        "```", "",
+        "## Data", "",
+        f"- {metadata['dataset']}.",
+        f"- Classes: {classes['note']}. SSv2 label ids in logit order: "
+        f"{', '.join(str(i) for i in classes['ssv2_ids'])}. See {classes['reference']}.",
+        f"- Clips: {clips['frame_size'][0]}x{clips['frame_size'][1]} {clips['channels']}, {clips['resize']}; "
+        f"{clips['num_frames']} frames per video, {clips['resampling']}; the first {context} observed, "
+        f"the next {future} predicted.", "",
+        "## What is the paper's and what is ctt_keras's", "",
+        f"- The paper gives only the outline: {metadata['paper_outline']}.",
+        f"- Every size in the table (encoder/decoder, cells per block and their channels, kernel, {rank}"
+        f"classifier) is ctt_keras's choice, and so is lambda = {loss['prediction_weight']:g} "
+        f"({loss['source']}).",
+        "- No metrics are recorded: there are no weights to measure, and the paper's SSv2 accuracies are not "
+        "copied here.",
+        "", "## Weights", "", metadata["weights_note"], "",
+        "## Citation", "", PAPER, "",
+    ]
+    return "\n".join(lines)
+
+
 def write(name, root):
     """Writes (or refreshes) one preset folder under `root`."""
     folder = pathlib.Path(root) / name
@@ -233,7 +396,7 @@ def write(name, root):
     config = keras.saving.serialize_keras_object(model)
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
-    (folder / MODEL_CARD_FILE).write_text(model_card(metadata))
+    (folder / MODEL_CARD_FILE).write_text(model_card(metadata, model_class_of(name)))
     return folder
 
 

@@ -10,11 +10,13 @@ import pytest
 
 from ctt_keras import zoo
 from ctt_keras.losses import L1L2Loss
-from ctt_keras.models import VideoPredictor
+from ctt_keras.models import EarlyActivityRecognizer, VideoPredictor
 from tests.zoo.conftest import write_config_only_preset
 
 BUILTIN = ["kth_convlstm", "kth_convttlstm", "mmnist_convlstm", "mmnist_convlstm_small", "mmnist_convttlstm",
-           "mmnist_convttlstm_small"]
+           "mmnist_convttlstm_small", "ssv2_convlstm", "ssv2_convttlstm"]
+MODEL_CLASS = {name: EarlyActivityRecognizer if name.startswith("ssv2_") else VideoPredictor
+               for name in BUILTIN}
 PAPER = dict(layers_per_block=(3, 3, 3, 3), hidden_channels=(32, 48, 48, 32), skip_stride=2,
              kernel_size=(5, 5))
 # SPEC §3: the paper's networks at one channel.
@@ -42,7 +44,7 @@ def test_builtin_preset_folder_is_complete_and_builds(name):
     card = (zoo.BUILTIN_DIR / name / zoo.MODEL_CARD_FILE).read_text()
     assert card.startswith(f"# {name}\n") and info["license"] in card
     model = zoo.load(name, weights=False)
-    assert isinstance(model, VideoPredictor)
+    assert type(model) is MODEL_CLASS[name]
     assert model.frame_shape == tuple(info["frame_shape"])
     assert model.context_frames == info["context_frames"] == 10
     assert model.count_params() == info["num_params"]
