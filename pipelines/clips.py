@@ -107,3 +107,33 @@ def split_context(dataset, context_frames):
     else:
         fn = lambda clip: (clip[:context_frames], clip[context_frames:])  # noqa: E731
     return dataset.map(fn, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def repeat_shuffled(dataset, seed, buffer_size=256):
+    """An endless, shuffled stream of `dataset`'s elements that is the same on every iteration.
+
+    `dataset.repeat().shuffle(buffer_size, seed, reshuffle_each_iteration=False)`.
+    Unlike `dataset.shuffle(...).repeat()`, whose order changes with every new
+    iterator, every iterator of the result yields the same stream: the same seed
+    gives the same batches whether the stream is iterated once (one device) or
+    restarted (Keras iterates a training dataset once more to build the model
+    under a distribution strategy; a resumed run re-creates it). The buffer runs
+    across pass boundaries, so a pass may end before all of its elements appeared
+    (they come early in the next one).
+
+    Args:
+        dataset: a finite `tf.data.Dataset` (unbatched), e.g. `pipelines.ssv2.load(..., shuffle=False)`.
+        seed: int seed of the stream.
+        buffer_size: elements held by the shuffle buffer.
+
+    Returns:
+        An infinite dataset.
+
+    Example:
+    ```python
+    train = repeat_shuffled(pipelines.ssv2.load(data_dir, "train", shuffle=False), seed=0)
+    ```
+    """
+    if not isinstance(buffer_size, int) or buffer_size < 1:
+        raise ValueError(f"buffer_size must be a positive int, got {buffer_size!r}")
+    return dataset.repeat().shuffle(buffer_size, seed=int(seed), reshuffle_each_iteration=False)

@@ -37,6 +37,19 @@ SUBSET_41_IDS = (8, 9, 10, 11, 12, 16, 17, 18, 19, 20, 86, 93, 87, 94, 47, 51, 5
                  59, 60, 61, 62, 104, 105, 106, 107, 112, 124, 125, 126, 127, 128, 129, 130, 149, 150)
 SUBSET_41_NOTE = ("reconstruction of the 41-class subset of Goyal et al. used by E3D-LSTM and Conv-TT-LSTM; "
                   "the published list is not available, the 5 'Putting' classes are a guess")
+# The paper's 10 activities (the columns of its Table 1) and the subset's classes in each.
+ACTIVITY_GROUPS = {
+    "Dropping": (8, 9, 10, 11, 12),
+    "Holding": (16, 17, 18, 19, 20),
+    "Moving left-to-right": (86, 93),
+    "Moving right-to-left": (87, 94),
+    "Picking": (47,),
+    "Poking": (51, 52, 53, 54, 55, 56, 57, 58),
+    "Pouring": (59, 60, 61, 62),
+    "Putting": (104, 105, 106, 107, 112),
+    "Showing": (124, 125, 126, 127, 128, 129, 130),
+    "Tearing": (149, 150),
+}
 
 MANUAL_DOWNLOAD_INSTRUCTIONS = """\
 Something-Something V2 is licence-gated and is not downloaded automatically.
@@ -374,6 +387,20 @@ def label_map(prepared_builder):
     ```
     """
     return list(prepared_builder.info.metadata["label_map"])
+
+
+def activity_group(ssv2_id):
+    """The paper's activity (one of `ACTIVITY_GROUPS`) of an SSv2 class of the 41-class subset, else None.
+
+    Example:
+    ```python
+    activity_group(93)  # "Moving left-to-right"
+    ```
+    """
+    for group, ids in ACTIVITY_GROUPS.items():
+        if int(ssv2_id) in ids:
+            return group
+    return None
 
 
 def context_frames(observed_fraction, num_frames):

@@ -1,7 +1,13 @@
-"""Evaluates a trained predictor: per-frame metric curves, JSON, a Markdown table and a PNG plot.
+"""Evaluates a trained network: per-frame metric curves (video prediction) or accuracy (SSv2), as JSON,
+a Markdown table, a PNG plot of the curves and a prediction GIF.
 
     python tools/evaluate.py --weights runs/moving_mnist-convttlstm-demo/preset --context 10 --future 10,30
     python tools/evaluate.py --preset NAME --dataset kth --data-dir ~/tensorflow_datasets --future 20,40
+    python tools/evaluate.py --weights runs/ssv2-convttlstm-paper/preset --dataset ssv2 --data-dir ~/tensorflow_datasets
+
+An `EarlyActivityRecognizer` preset is evaluated on SSv2's validation split (the test split has no
+labels) with the observed fraction, frame count and classes recorded in its metadata.json (or the
+flags below): top-1/top-5 accuracy, per activity, and the error of the frames it imagines.
 """
 
 import argparse
@@ -39,6 +45,11 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="seed of the generated Moving-MNIST sets (0)")
     p.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto")
     p.add_argument("--out", help="output folder (default: beside --weights, else ./evaluation)")
+    g = p.add_argument_group("ssv2 (recognition presets; default: from the preset's metadata.json)")
+    g.add_argument("--observed-fraction", type=float, help="fraction of the resampled video observed (0.25)")
+    g.add_argument("--num-frames", type=int, help="frames each video is resampled to (40)")
+    g.add_argument("--classes", help="subset41, all, or comma-separated SSv2 ids (subset41)")
+    g.add_argument("--manual-dir", help="folder with the SSv2 files, to prepare --data-dir once")
     return p
 
 
@@ -65,6 +76,10 @@ def main(argv=None):
     from ctt_keras import training
 
     model = train.load_start_model({"weights": args.weights, "preset": args.preset})
+    from ctt_keras.models import EarlyActivityRecognizer
+
+    if isinstance(model, EarlyActivityRecognizer) or args.dataset == "ssv2":
+        return evaluate_recognizer(parser, args, model)
     side, _, channels = model.frame_shape
     config = {"dataset": args.dataset, "data_dir": args.data_dir, "image_size": side, "seed": args.seed,
               "context_frames": args.context}
@@ -93,6 +108,52 @@ def main(argv=None):
     print(f"{args.dataset} {args.split}, {len(clips)} sequences, {args.convention} convention")
     print(table)
     print(f"wrote {out}/metrics.json, metrics.md, curves.png, prediction.gif")
+    return 0
+
+
+def evaluate_recognizer(parser, args, model):
+    """The SSv2 branch: a recognizer on the validation split, settings from the preset's metadata."""
+    from ctt_keras import zoo
+    from ctt_keras.models import EarlyActivityRecognizer
+
+    if not isinstance(model, EarlyActivityRecognizer):
+        parser.error(f"--dataset ssv2 evaluates an EarlyActivityRecognizer preset; this one is a "
+                     f"{type(model).__name__}")
+    if args.dataset != "ssv2":
+        parser.error(f"this preset is an EarlyActivityRecognizer (Something-Something V2); "
+                     f"give --dataset ssv2, not {args.dataset}")
+    if args.data_dir is None:
+        parser.error("--dataset ssv2 needs --data-dir (its prepared TFDS folder)")
+    metadata = zoo.read_metadata(args.weights) if args.weights else zoo.info(args.preset)
+    stored_classes = metadata.get("classes")
+    classes = args.classes or (",".join(str(c["ssv2_id"]) for c in stored_classes) if stored_classes else "subset41")
+    config = {
+        "dataset": "ssv2", "data_dir": args.data_dir, "manual_dir": args.manual_dir, "seed": args.seed,
+        "image_size": model.frame_shape[0], "classes": classes, "batch_size": args.batch_size,
+        "observed_fraction": args.observed_fraction or metadata.get("observed_fraction", 0.25),
+        "num_frames": args.num_frames or metadata.get("num_frames", 40),
+        "future_frames": model.future_frames, "eval_sequences": args.num_sequences,
+    }
+    config["context_frames"] = max(1, int(round(config["observed_fraction"] * config["num_frames"])))
+    try:
+        train.validate_ssv2(config)
+        label_map = train.ssv2_label_map(config)
+        train.check_start_model(model, True, label_map)
+    except (ValueError, FileNotFoundError) as error:
+        parser.error(str(error))
+    if config["context_frames"] != model.context_frames:
+        print(f"note: observing {config['context_frames']} frames (--observed-fraction {config['observed_fraction']} "
+              f"of {config['num_frames']}); the preset was trained on {model.context_frames}")
+    if args.split == "test":
+        print("note: SSv2's test split has no labels; evaluating on the validation split")
+    out = args.out
+    if out is None:
+        parent = os.path.dirname(os.path.abspath(args.weights)) if args.weights else "."
+        out = os.path.join(parent, "evaluation")
+    os.makedirs(out, exist_ok=True)
+    train.evaluate_recognizer(model, config, label_map, os.path.join(out, "metrics.json"),
+                              os.path.join(out, "metrics.md"), os.path.join(out, "prediction.gif"),
+                              extra={"source": args.weights or args.preset})
     return 0
 
 

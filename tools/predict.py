@@ -6,7 +6,9 @@
 
 Inputs: a video file (AVI/MP4/WebM/...), a folder of frame images (sorted by name), or an
 .npy/.npz array `[T, H, W]`, `[T, H, W, C]` (one clip) or `[N, T, H, W, C]` (several); uint8 0..255 or
-float 0..1. Frames are converted to the model's frame shape, saying so.
+float 0..1. Frames are converted to the model's frame shape, saying so. For an early-activity-recognition
+preset (`EarlyActivityRecognizer`, SSv2) the top-5 classes of each clip are printed and written to
+classes.json as well.
 """
 
 import argparse
@@ -118,7 +120,33 @@ def main(argv=None):
     print(f"predicted {args.future} frames after {context_frames} context frames; truth {shown}")
     saved_shape = prediction.shape if len(prediction) > 1 else prediction.shape[1:]
     print(f"wrote {args.out}/prediction.npy {saved_shape}, {args.out}/prediction.gif")
+    from ctt_keras.models import EarlyActivityRecognizer
+
+    if isinstance(model, EarlyActivityRecognizer):
+        write_top_classes(model, context, args)
     return 0
+
+
+def write_top_classes(model, context, args, top=5):
+    """Prints and writes (classes.json) each clip's most probable classes, named from the preset's metadata."""
+    import json
+
+    from ctt_keras import zoo
+
+    metadata = zoo.read_metadata(args.weights) if args.weights else zoo.info(args.preset)
+    names = {int(c["label"]): c.get("template") for c in metadata.get("classes") or []}
+    logits = np.asarray(model.recognize(context)["logits"], dtype=np.float64)
+    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    results = []
+    for index, row in enumerate(probabilities):
+        best = np.argsort(-row)[:top]
+        results.append([{"label": int(k), "name": names.get(int(k)), "probability": float(row[k])} for k in best])
+        print(f"clip {index}: " + "; ".join(f"{r['name'] or r['label']} {100 * r['probability']:.1f} %"
+                                           for r in results[-1]))
+    with open(os.path.join(args.out, "classes.json"), "w") as f:
+        json.dump({"future_frames_imagined": model.future_frames, "clips": results}, f, indent=2)
+    print(f"classes after imagining {model.future_frames} frames; wrote {args.out}/classes.json")
 
 
 if __name__ == "__main__":

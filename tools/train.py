@@ -1,13 +1,16 @@
-"""Trains a Conv-TT-LSTM / ConvLSTM video predictor, then evaluates it and writes a prediction GIF.
+"""Trains a Conv-TT-LSTM / ConvLSTM network, then evaluates it and writes a prediction GIF.
 
-With no flags: the offline demo (a small Conv-TT-LSTM on generated Moving-MNIST,
-a few minutes on 2 CPU cores). `--recipe paper` gives the paper's network and
-schedule. See docs/training.md for every flag, the run folder and resuming.
+With no flags: the offline demo (a small Conv-TT-LSTM video predictor on generated
+Moving-MNIST, a few minutes on 2 CPU cores). `--recipe paper` gives the paper's
+network and schedule. `--dataset ssv2` trains the early-activity-recognition
+network (`EarlyActivityRecognizer`) on Something-Something V2. See
+docs/training.md for every flag, the run folder and resuming, docs/activity.md for SSv2.
 
     python tools/train.py                                   # demo
     python tools/train.py --recipe paper --strategy mirrored
     python tools/train.py --strategy mirrored --cpu-replicas 2 --steps-per-epoch 10
     python tools/train.py --resume --name demo              # continue a killed run
+    python tools/train.py --dataset ssv2 --data-dir ~/tensorflow_datasets --manual-dir ~/ssv2 --recipe paper
 """
 
 import argparse
@@ -37,6 +40,20 @@ RECIPES = {
         lr_schedule="paper", patience=20, eval_sequences=10000, eval_future="10,30",
     ),
 }
+# Dataset-specific recipe defaults (between the recipe's and the flags). SSv2: eight cells (the paper's
+# recognition network) and a linear sampling decay, so that the classifier ends training on the closed loop it
+# is evaluated on (docs/activity.md).
+DATASET_RECIPES = {
+    "ssv2": {
+        "demo": dict(encoder_channels="16,32", classifier_channels="32,64", schedule="linear",
+                     eval_sequences=256),
+        "paper": dict(layers_per_block="2,2,2,2", schedule="linear", lr_schedule="cosine", epochs=100,
+                      steps_per_epoch=2000, validation_sequences=1024, eval_sequences=1_000_000),
+    },
+}
+# Flags of the SSv2 recognition task only.
+SSV2_FLAGS = ("observed_fraction", "num_frames", "classes", "manual_dir", "prediction_weight", "encoder_channels",
+              "classifier_channels")
 COMMON_DEFAULTS = dict(
     recipe="demo", dataset="moving_mnist", data_dir=None, image_size=None, model="convttlstm", preset=None,
     weights=None, output_sigmoid=False, strategy="default", cpu_replicas=None, mixed_precision="auto",
@@ -44,6 +61,8 @@ COMMON_DEFAULTS = dict(
     sampling_decay=4e-3, min_delta=0.0, lr_decay=0.98, lr_decay_every=5, seed=0, logdir="runs", name=None,
     resume=False,
     convention="nvlabs", verbose="auto",
+    observed_fraction=0.25, num_frames=40, classes="subset41", manual_dir=None, prediction_weight=10.0,
+    encoder_channels="32,64", classifier_channels="64,128",
 )
 # Flags that may differ when resuming a run (everything else must match its config.json).
 RESUME_MAY_CHANGE = {
@@ -63,6 +82,11 @@ def build_parser():
     g.add_argument("--image-size", type=int, help="frame side in pixels (moving_mnist 64, kth 128)")
     g.add_argument("--context-frames", type=int, help="frames read before predicting (10)")
     g.add_argument("--future-frames", type=int, help="frames predicted during training (10)")
+    g.add_argument("--observed-fraction", type=float,
+                   help="ssv2: fraction of the resampled video observed (0.25 -> 10 of 40 frames; paper: 0.25, 0.5)")
+    g.add_argument("--num-frames", type=int, help="ssv2: frames each video is resampled to (40)")
+    g.add_argument("--classes", help="ssv2: subset41 (a reconstruction, default), all, or comma-separated SSv2 ids")
+    g.add_argument("--manual-dir", help="ssv2: folder with the downloaded SSv2 files, to prepare --data-dir once")
     g = p.add_argument_group("model")
     g.add_argument("--recipe", choices=tuple(RECIPES), help="defaults: demo (small, minutes) or paper")
     g.add_argument("--model", choices=("convttlstm", "convlstm"), help="cell type (convttlstm)")
@@ -76,6 +100,8 @@ def build_parser():
     g.add_argument("--steps", type=int, help="Conv-TT-LSTM steps")
     g.add_argument("--rank", type=int, help="Conv-TT-LSTM rank")
     g.add_argument("--output-sigmoid", action="store_true", help="sigmoid on the output frames")
+    g.add_argument("--encoder-channels", help="ssv2: channels of the stride-2 encoder convs (32,64)")
+    g.add_argument("--classifier-channels", help="ssv2: channels of the classifier convs (64,128), or none")
     g = p.add_argument_group("devices")
     g.add_argument("--strategy", choices=("default", "mirrored", "multi_worker"))
     g.add_argument("--cpu-replicas", type=int, help="mirrored over N logical CPU devices")
@@ -96,6 +122,8 @@ def build_parser():
                    help="smallest validation-loss decrease that counts as progress (0)")
     g.add_argument("--lr-decay", type=float, help="learning-rate factor (0.98)")
     g.add_argument("--lr-decay-every", type=int, help="epochs between learning-rate decays (5)")
+    g.add_argument("--prediction-weight", type=float,
+                   help="ssv2: lambda in lambda * (L1 + L2 of the frames) + cross-entropy (10)")
     g = p.add_argument_group("run")
     g.add_argument("--seed", type=int, help="seeds weights, data and sampling (0)")
     g.add_argument("--logdir", help="parent folder of runs (runs)")
@@ -124,8 +152,19 @@ def resolve_config(argv=None):
     parser = build_parser()
     explicit = vars(parser.parse_args(argv))
     recipe = explicit.get("recipe", COMMON_DEFAULTS["recipe"])
-    config = {**COMMON_DEFAULTS, **RECIPES[recipe], **explicit}
+    dataset = explicit.get("dataset", COMMON_DEFAULTS["dataset"])
+    config = {**COMMON_DEFAULTS, **RECIPES[recipe], **DATASET_RECIPES.get(dataset, {}).get(recipe, {}), **explicit}
     config["name"] = config["name"] or f"{config['dataset']}-{config['model']}-{recipe}"
+    if dataset == "ssv2":
+        if "context_frames" in explicit:
+            parser.error("--dataset ssv2 observes --observed-fraction of --num-frames frames; "
+                         "--context-frames does not apply")
+        # round(fraction * frames), as pipelines.ssv2.context_frames (checked against it in validate).
+        config["context_frames"] = max(1, int(round(config["observed_fraction"] * config["num_frames"])))
+    else:
+        given = [f"--{k.replace('_', '-')}" for k in SSV2_FLAGS if k in explicit]
+        if given:
+            parser.error(f"{', '.join(given)} apply to --dataset ssv2 only")
     if config["resume"]:
         from ctt_keras.training import RunDirectory
 
@@ -184,7 +223,17 @@ def validate(config):
     if config["weights"] and not os.path.isfile(os.path.join(config["weights"], "config.json")):
         raise FileNotFoundError(f"--weights {config['weights']}: not a preset folder (no config.json)")
     _int_list("--eval-future", config["eval_future"])
-    frame_side(config)
+    side = frame_side(config)
+    if config["dataset"] == "ssv2":
+        if config["prediction_weight"] < 0:
+            raise ValueError(f"--prediction-weight must be >= 0, got {config['prediction_weight']}")
+        encoder = _int_list("--encoder-channels", config["encoder_channels"])
+        _channels_or_none("--classifier-channels", config["classifier_channels"])
+        factor = 2 ** len(encoder)
+        if side % factor:
+            raise ValueError(f"--image-size {side} must be divisible by {factor} (the encoder halves the frames "
+                             f"{len(encoder)} times: --encoder-channels {config['encoder_channels']})")
+        validate_ssv2(config)
     if config["data_dir"] is not None and not os.path.isdir(config["data_dir"]):
         raise FileNotFoundError(f"--data-dir {config['data_dir']} does not exist or is not a folder")
     if config["dataset"] in ("kth", "ssv2") and config["data_dir"] is None:
@@ -194,8 +243,53 @@ def validate(config):
             moving_mnist_file(config["data_dir"], split)
 
 
+def validate_ssv2(config):
+    """The SSv2 data flags (raises ValueError / FileNotFoundError naming the flag)."""
+    from pipelines import ssv2
+
+    if not 0.0 < config["observed_fraction"] < 1.0:
+        raise ValueError(f"--observed-fraction must be in (0, 1), got {config['observed_fraction']}")
+    if config["num_frames"] < 2:
+        raise ValueError(f"--num-frames must be >= 2, got {config['num_frames']}")
+    context = ssv2.context_frames(config["observed_fraction"], config["num_frames"])
+    assert context == config["context_frames"], (context, config["context_frames"])
+    if context + config["future_frames"] > config["num_frames"]:
+        raise ValueError(f"--observed-fraction {config['observed_fraction']} of --num-frames {config['num_frames']} "
+                         f"is {context} frames; with --future-frames {config['future_frames']} that needs "
+                         f"{context + config['future_frames']} > {config['num_frames']} frames")
+    if config["manual_dir"] is not None and not os.path.isdir(config["manual_dir"]):
+        raise FileNotFoundError(f"--manual-dir {config['manual_dir']} does not exist or is not a folder")
+    ssv2_config(config)
+
+
+def _channels_or_none(flag, text):
+    return () if str(text).lower() in ("none", "") else _int_list(flag, text)
+
+
+def ssv2_config(config):
+    """The `pipelines.ssv2` builder configuration of --classes and --image-size."""
+    from pipelines import ssv2
+
+    classes = str(config["classes"])
+    if classes not in ("subset41", "all"):
+        classes = list(_int_list("--classes", classes.replace(" ", "")))
+        if min(classes) < 0 or max(classes) >= ssv2.NUM_CLASSES or len(set(classes)) != len(classes):
+            raise ValueError(f"--classes must be distinct SSv2 ids in 0..{ssv2.NUM_CLASSES - 1}, "
+                             f"got {config['classes']!r}")
+    side = frame_side(config)
+    return ssv2.make_config(classes, frame_size=(side, side))
+
+
+def ssv2_label_map(config):
+    """The label map of the prepared SSv2 data (prepared from --manual-dir on first use)."""
+    from pipelines import ssv2
+
+    prepared = ssv2.builder(config["data_dir"], config=ssv2_config(config), manual_dir=config["manual_dir"])
+    return ssv2.label_map(prepared)
+
+
 def frame_side(config):
-    default = {"moving_mnist": 64, "kth": 128, "ssv2": 128}[config["dataset"]]
+    default = {"moving_mnist": 64, "kth": 128, "ssv2": 64}[config["dataset"]]
     side = config["image_size"] or default
     if side < 1:
         raise ValueError(f"--image-size must be >= 1, got {side}")
@@ -216,7 +310,7 @@ def data_frame_shape(config):
             raise ValueError(f"--image-size {config['image_size']} but the frames of {path} are {shape}")
         return shape
     side = frame_side(config)
-    return (side, side, 1)
+    return (side, side, 3 if config["dataset"] == "ssv2" else 1)
 
 
 def moving_mnist_file(data_dir, split):
@@ -267,12 +361,18 @@ def clip_dataset(config, split, clip_length, num_sequences=None, skip=0):
         if split == "train":
             ds = ds.repeat()
     else:
-        try:
-            from pipelines import ssv2  # noqa: F401
-        except ImportError:
-            raise ValueError("--dataset ssv2: pipelines.ssv2 is not available in this version") from None
-        raise ValueError("--dataset ssv2 is a classification set (early activity recognition); "
-                         "video-prediction training on it is not wired into train.py yet")
+        from pipelines import ssv2
+
+        from pipelines import clips
+
+        # (clip, label) examples; SSv2's test split has no labels, so validation doubles as the test split.
+        ds = ssv2.load(config["data_dir"], "train" if split == "train" else "validation",
+                       observed_fraction=config["observed_fraction"], num_frames=config["num_frames"],
+                       future_frames=clip_length - int(config["context_frames"]), config=ssv2_config(config),
+                       shuffle=False, manual_dir=config["manual_dir"])
+        if split == "train":
+            # The same stream on every iteration (TFDS stores the examples shuffled already).
+            ds = clips.repeat_shuffled(ds, seed)
     # A static time axis (the model unrolls over it); kth.load's clips come with [None, H, W, 1].
     ds = ds.map(_static_length(clip_length))
     if skip:
@@ -285,8 +385,9 @@ def clip_dataset(config, split, clip_length, num_sequences=None, skip=0):
 def _static_length(clip_length):
     import tensorflow as tf
 
-    def ensure(clip):
-        return tf.ensure_shape(clip, [clip_length, None, None, None])
+    def ensure(clip, *label):
+        clip = tf.ensure_shape(clip, [clip_length, None, None, None])
+        return (clip, *label) if label else clip
 
     return ensure
 
@@ -311,6 +412,53 @@ def architecture(config):
         order=config["order"], steps=config["steps"], rank=config["rank"],
         output_sigmoid=config["output_sigmoid"],
     )
+
+
+def recognizer_architecture(config):
+    return dict(architecture(config), encoder_channels=_int_list("--encoder-channels", config["encoder_channels"]),
+                classifier_channels=_channels_or_none("--classifier-channels", config["classifier_channels"]))
+
+
+def check_start_model(model, recognition, label_map):
+    """The --preset/--weights model must fit the task (and, for SSv2, the prepared classes)."""
+    from ctt_keras.models import EarlyActivityRecognizer
+
+    if recognition and not isinstance(model, EarlyActivityRecognizer):
+        raise ValueError(f"--dataset ssv2 trains an EarlyActivityRecognizer; the given preset is a "
+                         f"{type(model).__name__}")
+    if not recognition and isinstance(model, EarlyActivityRecognizer):
+        raise ValueError("the given preset is an EarlyActivityRecognizer; it trains on --dataset ssv2 only")
+    if recognition and model.num_classes != len(label_map):
+        raise ValueError(f"the given preset has {model.num_classes} classes but the prepared data has "
+                         f"{len(label_map)} (--classes)")
+
+
+def evaluate_recognizer(model, config, label_map, json_path, markdown_path, gif_path, extra=None):
+    """Accuracy and imagined-frame error on SSv2's validation split (its test split has no labels).
+
+    Writes the JSON, the Markdown table and the GIF; prints the table; returns the metrics summary
+    stored in the preset's metadata.
+    """
+    from ctt_keras import training
+    from pipelines import ssv2
+
+    context, future = int(config["context_frames"]), int(config["future_frames"])
+    data = clip_dataset(config, "test", context + future, num_sequences=int(config["eval_sequences"]))
+    result, arrays = training.evaluate_recognition(
+        model, data.batch(int(config["batch_size"])).as_numpy_iterator(), context, future,
+        class_names=[entry["template"] for entry in label_map],
+        class_groups=[ssv2.activity_group(entry["ssv2_id"]) for entry in label_map])
+    table = training.write_recognition(
+        result, json_path, markdown_path,
+        extra={"split": "validation", "classes": config["classes"], "observed_fraction": config["observed_fraction"],
+               "num_frames": config["num_frames"], **(extra or {})})
+    training.write_prediction_gif(gif_path, *arrays)
+    print(table)
+    print(f"wrote {markdown_path}, {gif_path}")
+    keys = [k for k in result if k.endswith("accuracy")]
+    return {"split": "validation", "num_sequences": result["num_sequences"],
+            **{k: result[k] for k in keys}, "frames": {k: v for k, v in result["frames"].items()
+                                                       if not k.endswith("per_frame")}}
 
 
 def load_start_model(config):
@@ -368,21 +516,30 @@ def _main(argv):
     initial_epoch = training.backup_epoch(backup) if config["resume"] else 0
     steps = int(config["steps_per_epoch"])
     # Data and starting weights first: a missing or malformed input fails here, before any file is written.
+    recognition = config["dataset"] == "ssv2"
+    label_map = ssv2_label_map(config) if recognition else None
     start = load_start_model(config)
     if start is not None:
+        check_start_model(start, recognition, label_map)
         frame_shape = tuple(start.frame_shape)
     else:
         frame_shape = data_frame_shape(config)
     val_count = (int(config["validation_sequences"]) // batch) * batch
     validation = None
-    if val_count:
+    if val_count and recognition:
+        # Streamed (a few thousand RGB clips do not fit in memory); the first clips preview the predictions.
+        val_stream = clip_dataset(config, "validation", clip_length, num_sequences=val_count)
+        val_clips = next(iter(val_stream.batch(4)))[0].numpy()
+        validation = training.batch_for_strategy(val_stream, strategy, batch)
+    elif val_count:
         val_clips = fixed_clips(config, "validation", clip_length, val_count)
         validation = training.batch_for_strategy(
             __import__("tensorflow").data.Dataset.from_tensor_slices(val_clips), strategy, batch)
     skip = initial_epoch * steps * batch  # resuming: the stream continues after the finished epochs
     train_data = training.distribute_clips(
         strategy, lambda: clip_dataset(config, "train", clip_length, skip=skip), batch)
-    spec_shape = getattr(getattr(train_data, "element_spec", None), "shape", None)
+    spec = getattr(train_data, "element_spec", None)
+    spec_shape = getattr(spec[0] if isinstance(spec, tuple) else spec, "shape", None)
     train_shape = tuple(spec_shape[2:]) if spec_shape is not None else None
     for what, shape in (("validation", val_clips.shape[2:] if val_count else None), ("train", train_shape)):
         if shape is not None and None not in shape and tuple(shape) != tuple(frame_shape):
@@ -404,9 +561,13 @@ def _main(argv):
     with strategy.scope():
         if start is not None:
             model = training.rebuild_with_policy(start, context_frames=context, seed=config["seed"])
+        elif recognition:
+            model = training.build_recognizer(frame_shape, len(label_map), recognizer_architecture(config),
+                                              context, future, seed=config["seed"])
         else:
             model = training.build_model(frame_shape, architecture(config), context, seed=config["seed"])
-        training.compile_model(model, config["learning_rate"], config["clip_norm"], jit)
+        compile_kwargs = {"prediction_weight": config["prediction_weight"]} if recognition else {}
+        training.compile_model(model, config["learning_rate"], config["clip_norm"], jit, **compile_kwargs)
 
     strategy_name = type(strategy).__name__
     readable = {"_DefaultDistributionStrategy": "one device",
@@ -462,7 +623,13 @@ def _main(argv):
         "context_frames": context, "future_frames": future, "training_command": resolved["command"],
         "training_config": resolved, "description": "trained by tools/train.py",
     }
-    if int(config["eval_sequences"]):
+    if recognition:
+        metadata.update(num_classes=len(label_map), classes=label_map,
+                        observed_fraction=config["observed_fraction"], num_frames=config["num_frames"])
+    if int(config["eval_sequences"]) and recognition:
+        metadata["metrics"] = evaluate_recognizer(final, config, label_map, run.metrics_json, run.metrics_md,
+                                                  run.prediction_gif, extra={"training_seconds": timer.seconds})
+    elif int(config["eval_sequences"]):
         test = fixed_clips(config, "test", context + max(horizons), int(config["eval_sequences"]))
         results, arrays = training.evaluate_horizons(final, test, context, horizons,
                                                      convention=config["convention"], batch_size=batch)

@@ -253,7 +253,9 @@ class EarlyActivityRecognizer(FrameRecurrentModel):
             metrics = {
                 LOGITS: [
                     keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
-                    keras.metrics.SparseTopKCategoricalAccuracy(k=min(5, self.num_classes), name="top5_accuracy"),
+                    keras.metrics.SparseTopKCategoricalAccuracy(
+                        k=min(5, self.num_classes), name=f"top{min(5, self.num_classes)}_accuracy"
+                    ),
                 ]
             }
         self._compile_with_defaults(

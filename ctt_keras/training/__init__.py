@@ -30,15 +30,22 @@ from ctt_keras.training.precision import (  # noqa: F401
     resolve_mixed_precision,
     set_precision_policy,
 )
+from ctt_keras.training.recognition import (  # noqa: F401
+    evaluate_recognition,
+    recognition_table,
+    write_recognition,
+)
 from ctt_keras.training.run_dir import RunDirectory  # noqa: F401
 from ctt_keras.training.runner import (  # noqa: F401
     ARCHITECTURE_KEYS,
     LR_SCHEDULE_CHOICES,
+    RECOGNIZER_KEYS,
     SCHEDULE_CHOICES,
     architecture_of,
     backup_dir,
     backup_epoch,
     build_model,
+    build_recognizer,
     compile_model,
     evaluate_horizons,
     make_schedule,

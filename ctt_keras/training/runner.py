@@ -1,4 +1,4 @@
-"""Building, compiling, fitting and evaluating a `VideoPredictor` from a plain config dict.
+"""Building, compiling, fitting and evaluating the networks (`VideoPredictor`, `EarlyActivityRecognizer`).
 
 The pieces `tools/train.py`, `tools/evaluate.py` and `tools/predict.py` are made
 of; a library user can call them directly with their own datasets (this module
@@ -13,7 +13,7 @@ import warnings
 import keras
 import numpy as np
 
-from ctt_keras.models import VideoPredictor
+from ctt_keras.models import EarlyActivityRecognizer, VideoPredictor
 from ctt_keras.training import callbacks as callbacks_lib
 from ctt_keras.training import images
 from ctt_keras.training import schedules
@@ -29,6 +29,8 @@ ARCHITECTURE_KEYS = (
     "rank",
     "output_sigmoid",
 )
+# The recognizer's own parts around the stack (besides ARCHITECTURE_KEYS; `num_classes` comes from the data).
+RECOGNIZER_KEYS = ("encoder_channels", "classifier_channels")
 SCHEDULE_CHOICES = ("paper", "linear", "none")
 LR_SCHEDULE_CHOICES = ("paper", "cosine", "constant")
 _LPIPS_MIN_SIDE = 32
@@ -49,10 +51,34 @@ def build_model(frame_shape, architecture, context_frames=10, seed=None):
     return VideoPredictor(tuple(frame_shape), context_frames=context_frames, seed=seed, **architecture)
 
 
+def build_recognizer(frame_shape, num_classes, architecture, context_frames=10, future_frames=10, seed=None):
+    """A fresh `EarlyActivityRecognizer` under the current dtype policy (call inside `strategy.scope()`).
+
+    Args:
+        frame_shape: `(height, width, channels)`.
+        num_classes: Number of activity classes.
+        architecture: Dict with some of `ARCHITECTURE_KEYS + RECOGNIZER_KEYS`.
+        context_frames: Frames observed.
+        future_frames: Frames imagined before classifying.
+        seed: Seed of the scheduled-sampling coins.
+    """
+    unknown = sorted(set(architecture) - set(ARCHITECTURE_KEYS + RECOGNIZER_KEYS))
+    if unknown:
+        raise ValueError(f"unknown architecture keys {unknown}; expected some of {ARCHITECTURE_KEYS + RECOGNIZER_KEYS}.")
+    return EarlyActivityRecognizer(
+        tuple(frame_shape), num_classes=num_classes, context_frames=context_frames, future_frames=future_frames,
+        seed=seed, **architecture,
+    )
+
+
 def architecture_of(model):
-    """The `ARCHITECTURE_KEYS` part of a model's config."""
+    """The architecture part of a model's config (`ARCHITECTURE_KEYS`, plus `RECOGNIZER_KEYS` and
+    `num_classes` for a recognizer)."""
     config = model.get_config()
-    return {key: config[key] for key in ARCHITECTURE_KEYS}
+    keys = ARCHITECTURE_KEYS
+    if isinstance(model, EarlyActivityRecognizer):
+        keys += RECOGNIZER_KEYS + ("num_classes",)
+    return {key: config[key] for key in keys}
 
 
 def rebuild_with_policy(model, context_frames=None, seed=None):
@@ -67,15 +93,18 @@ def rebuild_with_policy(model, context_frames=None, seed=None):
         config["context_frames"] = context_frames
     if seed is not None:
         config["seed"] = seed
-    clone = VideoPredictor.from_config(config)
+    clone = type(model).from_config(config)
     clone.set_weights([np.asarray(keras.ops.convert_to_numpy(w)) for w in model.weights])
     return clone
 
 
-def compile_model(model, learning_rate=1e-3, clip_norm=None, jit_compile=False):
-    """Compiles with Adam (the paper's optimiser), mean L1 + L2 loss, optional gradient-norm clipping."""
+def compile_model(model, learning_rate=1e-3, clip_norm=None, jit_compile=False, **compile_kwargs):
+    """Compiles with Adam (the paper's optimiser), optional gradient-norm clipping and the model's default loss.
+
+    `compile_kwargs` go to the model's `compile` (e.g. `prediction_weight` for a recognizer).
+    """
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clip_norm)
-    model.compile(optimizer=optimizer, jit_compile=jit_compile)
+    model.compile(optimizer=optimizer, jit_compile=jit_compile, **compile_kwargs)
     return model
 
 

@@ -41,3 +41,19 @@ def test_split_context_clips_and_labelled_clips():
     np.testing.assert_array_equal(triples[0][1].numpy().ravel(), [2, 3, 4, 5])
     with pytest.raises(ValueError, match="context_frames"):
         clips.split_context(tf.data.Dataset.from_tensor_slices(data), 6)
+
+
+def test_repeat_shuffled_is_one_stream_for_every_iterator():
+    from pipelines import clips
+
+    tf.random.set_seed(1)  # as keras.utils.set_random_seed in a training run
+    stream = clips.repeat_shuffled(tf.data.Dataset.range(10), seed=3, buffer_size=10)
+    first = [int(v) for v in stream.take(40)]
+    again = [int(v) for v in stream.take(40)]
+    assert first == again  # a new iterator replays the same stream
+    assert set(first[:15]) == set(range(10)) and first[:10] != list(range(10))
+    assert first[10:20] != first[:10]  # later passes in other orders
+    other = [int(v) for v in clips.repeat_shuffled(tf.data.Dataset.range(10), seed=4, buffer_size=10).take(40)]
+    assert other != first
+    with pytest.raises(ValueError, match="buffer_size"):
+        clips.repeat_shuffled(tf.data.Dataset.range(3), seed=0, buffer_size=0)

@@ -21,6 +21,11 @@ def test_subset41_matches_the_reference_table(shared_data_dir):
     rows = re.findall(r"^\| \d+ \| [^|]+ \| [^|]+ \| (\d+) \|", table, flags=re.M)
     assert tuple(int(r) for r in rows) == ssv2.SUBSET_41_IDS and len(set(rows)) == 41
     assert "reconstruction" in ssv2.SUBSET_41.note
+    groups = re.findall(r"^\| \d+ \| ([^|]+?) \| [^|]+ \| (\d+) \|", table, flags=re.M)
+    for group, ssv2_id in groups:
+        assert ssv2.activity_group(int(ssv2_id)) == group.replace(" (GUESS)", "")
+    assert sorted(i for ids in ssv2.ACTIVITY_GROUPS.values() for i in ids) == sorted(ssv2.SUBSET_41_IDS)
+    assert ssv2.activity_group(0) is None
 
 
 def test_json_readers_and_errors(tmp_path):
