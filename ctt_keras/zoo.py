@@ -1,4 +1,4 @@
-"""The model zoo: named presets of `VideoPredictor` that load in one line.
+"""The model zoo: named presets of `VideoPredictor` and `EarlyActivityRecognizer` that load in one line.
 
 A preset is a folder holding `config.json` (the model, written by
 `keras.saving.serialize_keras_object`), `metadata.json` (dataset, frame shape,
@@ -235,14 +235,17 @@ def load(name, weights=True, compile=False, frame_shape=None):
             arrays), converted (and, for presets built from an official
             checkpoint, cached so later `load(name)` calls reuse it).
         compile: Compile with the model's defaults (`VideoPredictor.compile()`:
-            Adam, L1 + L2 loss).
-        frame_shape: Run at another `(height, width, channels)`; the network
-            is fully convolutional, so height and width may differ from the
-            preset's (its metrics were measured at the preset's size), but the
-            channels must match the weights.
+            Adam, L1 + L2 loss; `EarlyActivityRecognizer.compile()`: Adam,
+            10 * (L1 + L2) + cross-entropy, accuracy metrics).
+        frame_shape: Run at another `(height, width, channels)`; a
+            `VideoPredictor` is fully convolutional, so height and width may
+            differ from the preset's (its metrics were measured at the preset's
+            size), but the channels must match the weights. An
+            `EarlyActivityRecognizer`'s dense classifier fixes the frame size its
+            weights fit.
 
     Returns:
-        A built `VideoPredictor`.
+        A built model (`VideoPredictor` or `EarlyActivityRecognizer`).
 
     Raises:
         FileNotFoundError: no weights available here (the message says which
@@ -575,7 +578,7 @@ def _move_aside(path):
 
 def _default_card(metadata, config):
     name = metadata.get("name", config.get("config", {}).get("name", "preset"))
-    lines = [f"# {name}", "", metadata.get("description", "A ctt_keras VideoPredictor preset."), ""]
+    lines = [f"# {name}", "", metadata.get("description", "A ctt_keras preset."), ""]
     for key in ("dataset", "frame_shape", "context_frames", "future_frames", "license", "source", "training_command"):
         if key in metadata:
             lines.append(f"- **{key}**: {metadata[key]}")
