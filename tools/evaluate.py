@@ -134,7 +134,7 @@ def evaluate_recognizer(parser, args, model):
         "num_frames": args.num_frames or metadata.get("num_frames", 40),
         "future_frames": model.future_frames, "eval_sequences": args.num_sequences,
     }
-    config["context_frames"] = max(1, int(round(config["observed_fraction"] * config["num_frames"])))
+    config["context_frames"] = train.ssv2_context_frames(config)
     try:
         train.validate_ssv2(config)
         label_map = train.ssv2_label_map(config)

@@ -159,8 +159,7 @@ def resolve_config(argv=None):
         if "context_frames" in explicit:
             parser.error("--dataset ssv2 observes --observed-fraction of --num-frames frames; "
                          "--context-frames does not apply")
-        # round(fraction * frames), as pipelines.ssv2.context_frames (checked against it in validate).
-        config["context_frames"] = max(1, int(round(config["observed_fraction"] * config["num_frames"])))
+        config["context_frames"] = ssv2_context_frames(config)
     else:
         given = [f"--{k.replace('_', '-')}" for k in SSV2_FLAGS if k in explicit]
         if given:
@@ -245,14 +244,11 @@ def validate(config):
 
 def validate_ssv2(config):
     """The SSv2 data flags (raises ValueError / FileNotFoundError naming the flag)."""
-    from pipelines import ssv2
-
     if not 0.0 < config["observed_fraction"] < 1.0:
         raise ValueError(f"--observed-fraction must be in (0, 1), got {config['observed_fraction']}")
     if config["num_frames"] < 2:
         raise ValueError(f"--num-frames must be >= 2, got {config['num_frames']}")
-    context = ssv2.context_frames(config["observed_fraction"], config["num_frames"])
-    assert context == config["context_frames"], (context, config["context_frames"])
+    context = config["context_frames"]
     if context + config["future_frames"] > config["num_frames"]:
         raise ValueError(f"--observed-fraction {config['observed_fraction']} of --num-frames {config['num_frames']} "
                          f"is {context} frames; with --future-frames {config['future_frames']} that needs "
@@ -260,6 +256,15 @@ def validate_ssv2(config):
     if config["manual_dir"] is not None and not os.path.isdir(config["manual_dir"]):
         raise FileNotFoundError(f"--manual-dir {config['manual_dir']} does not exist or is not a folder")
     ssv2_config(config)
+
+
+def ssv2_context_frames(config):
+    """Observed frames of an SSv2 run: `round(observed_fraction * num_frames)`, at least 1.
+
+    The formula of `pipelines.ssv2.context_frames`, without its import (TensorFlow) or its range check
+    (`validate_ssv2` reports a bad fraction naming the flag).
+    """
+    return max(1, int(round(config["observed_fraction"] * config["num_frames"])))
 
 
 def _channels_or_none(flag, text):

@@ -242,7 +242,42 @@ class FrameRecurrentModel(keras.Model):
         steps = clip.shape[1] - 1
         return self.rollout(clip[:, :-1], steps, steps)
 
+    def _clip_rollout(self, clip, training):
+        """The rollout of `call`: `(outputs, final_states)`.
+
+        Training: the `T - 1` one-step predictions of the clip under scheduled
+        sampling. Otherwise: the closed-loop predictions of frames
+        `context_frames..T-1` from the first `context_frames`.
+        """
+        clip = self._check_clip(clip, "clip", min_frames=2)
+        num_frames = clip.shape[1]
+        if training:
+            steps = num_frames - 1
+            return self.rollout(
+                clip[:, :-1], min(self.context_frames, steps), steps, sampling_ratio=self.sampling_ratio,
+                training=True, return_states=True,
+            )
+        if num_frames <= self.context_frames:
+            raise ValueError(
+                f"clip has {num_frames} frames but context_frames={self.context_frames}: an evaluation clip "
+                f"needs context plus at least one future frame."
+            )
+        outputs, states = self.rollout(clip, self.context_frames, num_frames - 1, training=False, return_states=True)
+        return outputs[:, self.context_frames - 1 :], states
+
     # -- training integration -------------------------------------------------------------------
+
+    def _targets(self, x, y, y_pred):
+        """The loss targets of a batch (datasets of clips carry no separate frame targets)."""
+        raise NotImplementedError
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return super().compute_loss(
+            x=x, y=self._targets(x, y, y_pred), y_pred=y_pred, sample_weight=sample_weight, training=training
+        )
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        return super().compute_metrics(x, self._targets(x, y, y_pred), y_pred, sample_weight)
 
     def _compile_with_defaults(self, jit_compile, **kwargs):
         # "auto": XLA on accelerators only (on CPU it makes the recurrent loop far slower).

@@ -187,22 +187,8 @@ class EarlyActivityRecognizer(FrameRecurrentModel):
         return ops.cast(self.class_scores(self.flatten(x)), "float32")
 
     def call(self, clip, training=False):
-        clip = self._check_clip(clip, "clip", min_frames=2)
-        num_frames = clip.shape[1]
-        if training:
-            steps = num_frames - 1
-            frames, states = self.rollout(
-                clip[:, :-1], min(self.context_frames, steps), steps, sampling_ratio=self.sampling_ratio,
-                training=True, return_states=True,
-            )
-            return {FRAMES: frames, LOGITS: self.classify(states)}
-        if num_frames <= self.context_frames:
-            raise ValueError(
-                f"clip has {num_frames} frames but context_frames={self.context_frames}: an evaluation clip "
-                f"needs context plus at least one future frame."
-            )
-        frames, states = self.rollout(clip, self.context_frames, num_frames - 1, training=False, return_states=True)
-        return {FRAMES: frames[:, self.context_frames - 1 :], LOGITS: self.classify(states)}
+        frames, states = self._clip_rollout(clip, training)
+        return {FRAMES: frames, LOGITS: self.classify(states)}
 
     def recognize(self, context, future_frames=None):
         """Class scores and predicted frames from the observed frames alone.
@@ -267,14 +253,6 @@ class EarlyActivityRecognizer(FrameRecurrentModel):
         if isinstance(y, dict):
             return y
         return {FRAMES: x[:, -y_pred[FRAMES].shape[1] :], LOGITS: y}
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        return super().compute_loss(
-            x=x, y=self._targets(x, y, y_pred), y_pred=y_pred, sample_weight=sample_weight, training=training
-        )
-
-    def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        return super().compute_metrics(x, self._targets(x, y, y_pred), y_pred, sample_weight)
 
     def get_config(self):
         config = super().get_config()

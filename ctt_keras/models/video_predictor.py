@@ -124,20 +124,7 @@ class VideoPredictor(FrameRecurrentModel):
         return ops.cast(y, "float32"), new_states
 
     def call(self, clip, training=False):
-        clip = self._check_clip(clip, "clip", min_frames=2)
-        num_frames = clip.shape[1]
-        if training:
-            steps = num_frames - 1
-            return self.rollout(
-                clip[:, :-1], min(self.context_frames, steps), steps, sampling_ratio=self.sampling_ratio, training=True
-            )
-        if num_frames <= self.context_frames:
-            raise ValueError(
-                f"clip has {num_frames} frames but context_frames={self.context_frames}: an evaluation clip "
-                f"needs context plus at least one future frame."
-            )
-        outputs = self.rollout(clip, self.context_frames, num_frames - 1, training=False)
-        return outputs[:, self.context_frames - 1 :]
+        return self._clip_rollout(clip, training)[0]
 
     # -- training integration -------------------------------------------------------------------
 
@@ -156,14 +143,6 @@ class VideoPredictor(FrameRecurrentModel):
         if y is not None:
             return y
         return x[:, -y_pred.shape[1] :]
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        return super().compute_loss(
-            x=x, y=self._targets(x, y, y_pred), y_pred=y_pred, sample_weight=sample_weight, training=training
-        )
-
-    def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        return super().compute_metrics(x, self._targets(x, y, y_pred), y_pred, sample_weight)
 
     def get_config(self):
         config = super().get_config()
