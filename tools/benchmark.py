@@ -97,6 +97,9 @@ def _worker(spec):
         result.update(step_s=times[-1], peak_rss_gb=_peak_rss_gb())
         return result
 
+    if spec["group"] == "patch":
+        return _patch_worker(spec, VideoPredictor, rng, result)
+
     models = {}
     for cell in spec["cells"]:
         model = VideoPredictor((size, size, 1), cell=cell)
@@ -138,6 +141,35 @@ def _worker(spec):
     return result
 
 
+def _patch_worker(spec, VideoPredictor, rng, result):
+    """Training clips per second of one architecture at each patch size (both cells), interleaved reps."""
+    import keras
+
+    size, batch = spec["size"], spec["batch"]
+    arch = spec["arch"]
+    import numpy as np
+
+    clip = rng.random((batch, 20, size, size, 1), dtype=np.float32)
+    variants = {}
+    for cell in spec["cells"]:
+        for patch in spec["patch_sizes"]:
+            model = VideoPredictor((size, size, 1), cell=cell, patch_size=patch, **arch)
+            model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=spec["jit"])
+            variants[f"{cell}_p{patch}"] = (lambda m=model: m.train_on_batch(clip), model.count_params())
+    timings = {name: [] for name in variants}
+    for rep in range(spec["warmup"] + spec["reps"]):
+        for name, (fn, _) in variants.items():
+            start = time.perf_counter()
+            fn()
+            if rep >= spec["warmup"]:
+                timings[name].append(time.perf_counter() - start)
+    for name, (_, params) in variants.items():
+        median = _median(timings[name])
+        result[name] = {"median_s": median, "reps": len(timings[name]), "clips_per_s": batch / median,
+                        "params": params}
+    return result
+
+
 def _run_worker(spec, timeout):
     command = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)]
     try:
@@ -162,6 +194,15 @@ def _table(results):
     for r in results:
         if r.get("error"):
             lines.append(f"| {r['group']} | {r['size']} | {r['policy']} | {r['jit']} | (all) | {r['error'][:60]} | | | |")
+            continue
+        if r["group"] == "patch":
+            for name, v in r.items():
+                if isinstance(v, dict) and "clips_per_s" in v:
+                    lines.append(
+                        f"| patch b{r['batch']} | {r['size']} | {r['policy']} | {r['jit']} | {name} "
+                        f"({v['params']:,} params) | {_fmt(v['median_s'])} | {_fmt(v['clips_per_s'])} clips/s | "
+                        f"| {v['reps']} |"
+                    )
             continue
         if r["group"] == "memory":
             lines.append(
@@ -203,6 +244,14 @@ def _summary(results):
             for cell in CELLS:
                 out[f"train{size}_{cell}_xla_slowdown"] = xla[cell]["median_s"] / f32[cell]["median_s"]
     for r in results:
+        if r["group"] == "patch" and not r.get("error"):
+            for cell in CELLS:
+                base = r.get(f"{cell}_p1")
+                for name, v in r.items():
+                    if base and isinstance(v, dict) and name.startswith(cell + "_p") and name != f"{cell}_p1":
+                        out[f"patch{r['size']}_{r['policy']}_{name}_speedup_over_p1"] = (
+                            v["clips_per_s"] / base["clips_per_s"])
+    for r in results:
         if r["group"] == "memory" and not r.get("error"):
             remat = "_remat" if r.get("remat") else ""
             out[f"memory{r['size']}_{r['cell']}_{r['policy']}_b{r['batch']}{remat}_peak_rss_gb"] = r["peak_rss_gb"]
@@ -220,6 +269,12 @@ def main(argv=None):
     parser.add_argument("--xla", action="store_true", help="also measure XLA on (slow on CPU)")
     parser.add_argument("--xla-timeout", type=int, default=1200, help="seconds per XLA group")
     parser.add_argument("--json-out", help="also write the JSON line to this file")
+    parser.add_argument("--patch-sizes", default="1,4",
+                        help="patch sizes compared for training clips/s at 64x64 ('none': skip)")
+    parser.add_argument("--patch-batch", type=int, default=8, help="batch of the patch-size comparison")
+    parser.add_argument("--patch-arch", default="1,1,1,1:64,64,64,64:none",
+                        help="layers per block : hidden channels : skip stride, of the patch-size comparison")
+    parser.add_argument("--only-patch", action="store_true", help="run the patch-size comparison alone")
     args = parser.parse_args(argv)
 
     if args.worker:
@@ -251,6 +306,18 @@ def main(argv=None):
                 continue  # measured above
             plan.append(dict(group="memory", size=sizes[-1], policy=policy, jit=False, cell="convttlstm",
                              batch=args.batch, remat=remat))
+
+    if args.only_patch:
+        plan = []
+    if args.patch_sizes != "none":
+        layers, hidden, skip = args.patch_arch.split(":")
+        arch = dict(layers_per_block=[int(n) for n in layers.split(",")],
+                    hidden_channels=[int(c) for c in hidden.split(",")],
+                    skip_stride=None if skip == "none" else int(skip))
+        for policy in policies:
+            plan.append(dict(group="patch", size=64, policy=policy, jit=False, cells=list(CELLS),
+                             batch=args.patch_batch, warmup=1, reps=reps, arch=arch,
+                             patch_sizes=[int(p) for p in args.patch_sizes.split(",")]))
 
     results = []
     for spec in plan:

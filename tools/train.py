@@ -56,7 +56,8 @@ SSV2_FLAGS = ("observed_fraction", "num_frames", "classes", "manual_dir", "predi
               "classifier_channels")
 COMMON_DEFAULTS = dict(
     recipe="demo", dataset="moving_mnist", data_dir=None, image_size=None, model="convttlstm", preset=None,
-    weights=None, output_sigmoid=False, strategy="default", cpu_replicas=None, mixed_precision="auto",
+    weights=None, output_sigmoid=False, patch_size=1, sampling_end_epoch=None,
+    strategy="default", cpu_replicas=None, mixed_precision="auto",
     jit_compile="auto", batch_size=8, learning_rate=1e-3, clip_norm=None, context_frames=10, future_frames=10,
     sampling_decay=4e-3, min_delta=0.0, lr_decay=0.98, lr_decay_every=5, seed=0, logdir="runs", name=None,
     resume=False,
@@ -96,6 +97,8 @@ def build_parser():
     g.add_argument("--hidden-channels", help="channels per block, e.g. 32,48,48,32")
     g.add_argument("--skip-stride", help="skip distance in blocks, or none")
     g.add_argument("--kernel-size", type=int)
+    g.add_argument("--patch-size", type=int,
+                   help="fold p x p patches into channels before the cells (1: the paper's network; 4: PredRNN's)")
     g.add_argument("--order", type=int, help="Conv-TT-LSTM order")
     g.add_argument("--steps", type=int, help="Conv-TT-LSTM steps")
     g.add_argument("--rank", type=int, help="Conv-TT-LSTM rank")
@@ -117,6 +120,8 @@ def build_parser():
     g.add_argument("--schedule", choices=("paper", "linear", "none"), help="scheduled sampling")
     g.add_argument("--lr-schedule", choices=("paper", "cosine", "constant"))
     g.add_argument("--patience", type=int, help="epochs without improvement that count as a stall")
+    g.add_argument("--sampling-end-epoch", type=int,
+                   help="linear schedule: epoch at which the sampling ratio reaches 0 (default: --epochs)")
     g.add_argument("--sampling-decay", type=float, help="sampling-ratio decrement per epoch (4e-3)")
     g.add_argument("--min-delta", type=float,
                    help="smallest validation-loss decrease that counts as progress (0)")
@@ -188,12 +193,17 @@ def resolve_config(argv=None):
 def validate(config):
     """Checks flags and data before anything heavy happens; raises ValueError naming the flag."""
     for flag in ("batch_size", "epochs", "steps_per_epoch", "context_frames", "future_frames", "kernel_size",
-                 "order", "steps", "rank"):
+                 "order", "steps", "rank", "patch_size"):
         if int(config[flag]) < 1:
             raise ValueError(f"--{flag.replace('_', '-')} must be >= 1, got {config[flag]}")
     for flag in ("validation_sequences", "eval_sequences"):
         if int(config[flag]) < 0:
             raise ValueError(f"--{flag.replace('_', '-')} must be >= 0, got {config[flag]}")
+    if config.get("sampling_end_epoch") is not None:
+        if config["schedule"] != "linear":
+            raise ValueError("--sampling-end-epoch applies to --schedule linear")
+        if int(config["sampling_end_epoch"]) < 1:
+            raise ValueError(f"--sampling-end-epoch must be >= 1, got {config['sampling_end_epoch']}")
     if config["kernel_size"] % 2 == 0:
         raise ValueError(f"--kernel-size must be odd, got {config['kernel_size']}")
     if config["learning_rate"] <= 0:
@@ -223,7 +233,13 @@ def validate(config):
         raise FileNotFoundError(f"--weights {config['weights']}: not a preset folder (no config.json)")
     _int_list("--eval-future", config["eval_future"])
     side = frame_side(config)
+    patch = int(config.get("patch_size", 1))
+    if side % patch:
+        raise ValueError(f"--patch-size {patch} must divide the frame side --image-size {side}")
     if config["dataset"] == "ssv2":
+        if patch != 1:
+            raise ValueError("--patch-size applies to the video-prediction network; --dataset ssv2 has its own "
+                             "encoder (leave --patch-size at 1)")
         if config["prediction_weight"] < 0:
             raise ValueError(f"--prediction-weight must be >= 0, got {config['prediction_weight']}")
         encoder = _int_list("--encoder-channels", config["encoder_channels"])
@@ -415,7 +431,7 @@ def architecture(config):
         hidden_channels=_int_list("--hidden-channels", config["hidden_channels"]),
         skip_stride=None if skip == "none" else int(skip), kernel_size=config["kernel_size"],
         order=config["order"], steps=config["steps"], rank=config["rank"],
-        output_sigmoid=config["output_sigmoid"],
+        output_sigmoid=config["output_sigmoid"], patch_size=int(config.get("patch_size", 1)),
     )
 
 
@@ -598,7 +614,7 @@ def _main(argv):
     schedule = training.make_schedule(
         config["schedule"], config["lr_schedule"], epochs=config["epochs"],
         learning_rate=config["learning_rate"], state_path=schedule_state, patience=config["patience"],
-        sampling_decay=config["sampling_decay"],
+        sampling_decay=config["sampling_decay"], sampling_end_epoch=config.get("sampling_end_epoch"),
         min_delta=config["min_delta"], lr_decay=config["lr_decay"], lr_decay_every=config["lr_decay_every"],
     )
     callbacks, stop_on_nan = training.training_callbacks(

@@ -28,6 +28,7 @@ ARCHITECTURE_KEYS = (
     "steps",
     "rank",
     "output_sigmoid",
+    "patch_size",
 )
 # The recognizer's own parts around the stack (besides ARCHITECTURE_KEYS; `num_classes` comes from the data).
 RECOGNIZER_KEYS = ("encoder_channels", "classifier_channels")
@@ -62,6 +63,9 @@ def build_recognizer(frame_shape, num_classes, architecture, context_frames=10, 
         future_frames: Frames imagined before classifying.
         seed: Seed of the scheduled-sampling coins.
     """
+    architecture = dict(architecture)
+    if architecture.pop("patch_size", 1) != 1:
+        raise ValueError("the early-activity recognizer has its own encoder: patch_size must be 1.")
     unknown = sorted(set(architecture) - set(ARCHITECTURE_KEYS + RECOGNIZER_KEYS))
     if unknown:
         raise ValueError(f"unknown architecture keys {unknown}; expected some of {ARCHITECTURE_KEYS + RECOGNIZER_KEYS}.")
@@ -77,8 +81,9 @@ def architecture_of(model):
     config = model.get_config()
     keys = ARCHITECTURE_KEYS
     if isinstance(model, EarlyActivityRecognizer):
-        keys += RECOGNIZER_KEYS + ("num_classes",)
-    return {key: config[key] for key in keys}
+        keys = tuple(k for k in keys if k != "patch_size") + RECOGNIZER_KEYS + ("num_classes",)
+    # Presets saved before `patch_size` existed have none: they are patch_size=1 networks.
+    return {key: config.get(key, 1) if key == "patch_size" else config[key] for key in keys}
 
 
 def rebuild_with_policy(model, context_frames=None, seed=None):
@@ -109,19 +114,23 @@ def compile_model(model, learning_rate=1e-3, clip_norm=None, jit_compile=False, 
 
 
 def make_schedule(
-    name="paper", lr_schedule="paper", epochs=1, learning_rate=1e-3, state_path=None, **paper_kwargs
+    name="paper", lr_schedule="paper", epochs=1, learning_rate=1e-3, state_path=None, sampling_end_epoch=None,
+    **paper_kwargs
 ):
     """The sampling/learning-rate callbacks of a run.
 
     Args:
         name: Scheduled sampling: `"paper"` (plateau-triggered decay, which also
             drives the learning rate when `lr_schedule="paper"`), `"linear"`
-            (1 -> 0 over the run) or `"none"` (teacher forcing throughout).
+            (1 -> 0 over the run, or until `sampling_end_epoch`) or `"none"`
+            (teacher forcing throughout).
         lr_schedule: `"paper"` (decay after the second plateau; needs
             `name="paper"`), `"cosine"` (over `epochs`) or `"constant"`.
         epochs: Length of the run (linear and cosine schedules).
         learning_rate: Initial learning rate (cosine).
         state_path: JSON file for the paper schedule's counters.
+        sampling_end_epoch: Epoch at which the linear schedule reaches 0 (fully
+            closed loop for the rest of the run); `None` means `epochs`.
         **paper_kwargs: `PaperSchedule` arguments (patience, sampling_decay, ...);
             ignored by the other schedules.
 
@@ -143,7 +152,8 @@ def make_schedule(
             paper_kwargs["lr_decay"] = 1.0
         result.append(schedules.PaperSchedule(state_path=state_path, **paper_kwargs))
     elif name == "linear":
-        result.append(schedules.LinearSamplingDecay(0, max(epochs, 1)))
+        end = epochs if sampling_end_epoch is None else sampling_end_epoch
+        result.append(schedules.LinearSamplingDecay(0, max(int(end), 1)))
     if lr_schedule == "cosine":
         result.append(schedules.CosineLearningRate(learning_rate, max(epochs, 1)))
     if not result:
