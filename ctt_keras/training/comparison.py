@@ -78,23 +78,43 @@ def compare(predictors, clips, context_frames, horizons, convention="standard", 
     for name, predictor in predictors.items():
         if callable(predictor) and not hasattr(predictor, "predict_frames"):
             prediction = np.asarray(predictor(context, horizons[-1]), dtype=np.float32)
-            expected = truth.shape
-            if prediction.shape != expected:
-                raise ValueError(f"baseline {name!r} returned shape {prediction.shape}, expected {expected}.")
-            results[name] = {
-                f"{context_frames}->{h}": metrics_lib.evaluate(
-                    prediction[:, :h], truth[:, :h], convention=convention, metrics=metrics,
-                    batch_size=batch_size,
-                )
-                for h in horizons
-            }
+            if prediction.shape != truth.shape:
+                raise ValueError(f"baseline {name!r} returned shape {prediction.shape}, expected {truth.shape}.")
         else:
-            results[name], (_, _, prediction) = runner.evaluate_horizons(
-                predictor, clips[:, : context_frames + horizons[-1]], context_frames, horizons,
-                convention=convention, metrics=metrics, batch_size=batch_size, jit_compile=jit_compile,
+            _, _, prediction = runner.predict_clips(
+                predictor, clips[:, : context_frames + horizons[-1]], context_frames, horizons[-1],
+                batch_size=batch_size, jit_compile=jit_compile,
             )
         predictions[name] = prediction
+        results[name] = _evaluate_prefixes(prediction, truth, context_frames, horizons, convention, metrics,
+                                           batch_size)
     return results, predictions
+
+
+def _evaluate_prefixes(prediction, truth, context_frames, horizons, convention, metrics, batch_size):
+    """Each horizon's result from one evaluation of the longest.
+
+    The rollout is causal, so a shorter horizon's predictions are the first frames
+    of the longest; per-frame curves (means over sequences) are then the curve's
+    first points. When the longest has NaN frames, shorter horizons are evaluated
+    on their own so that their NaN counts are exact.
+    """
+    from ctt_keras import metrics as metrics_lib
+
+    longest = metrics_lib.evaluate(prediction, truth, convention=convention, metrics=metrics, batch_size=batch_size)
+    out = {}
+    for h in horizons:
+        if h == horizons[-1]:
+            result = longest
+        elif any(longest["nan_frames"].values()):
+            result = metrics_lib.evaluate(prediction[:, :h], truth[:, :h], convention=convention, metrics=metrics,
+                                          batch_size=batch_size)
+        else:
+            curves = {m: np.asarray(c)[:h] for m, c in longest["curves"].items()}
+            result = dict(longest, curves=curves, means={m: float(c.mean()) for m, c in curves.items()},
+                          nan_frames={m: 0 for m in curves})
+        out[f"{context_frames}->{h}"] = result
+    return out
 
 
 _COLUMNS = (("mse", "MSE x1e3", 1e3, 2), ("mae", "MAE x1e3", 1e3, 2), ("psnr", "PSNR", 1.0, 2),

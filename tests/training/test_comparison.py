@@ -91,3 +91,25 @@ def test_write_comparison_files(tmp_path):
     data = json.loads((tmp_path / "comparison.json").read_text())
     assert data["split"] == "x" and set(data["results"]["black"]) == {"4->1", "4->2"}
     assert os.path.isfile(tmp_path / "curves_4-1.png") and os.path.isfile(tmp_path / "curves_4-2.png")
+
+
+def test_shorter_horizons_equal_their_own_evaluation_also_with_nan_frames():
+    from ctt_keras import metrics as metrics_lib
+
+    clips = _clips(3, 8)
+
+    def late_nan(context, future):
+        out = comparison.copy_last_frame(context, future) * 0.5
+        out[0, -1, 0, 0, 0] = np.nan
+        return out
+
+    results, predictions = comparison.compare({"nan": late_nan, "copy": comparison.copy_last_frame}, clips, 4,
+                                              (2, 4), metrics=("mse", "ssim"))
+    for name in ("nan", "copy"):
+        own = metrics_lib.evaluate(predictions[name][:, :2], clips[:, 4:6], convention="standard",
+                                   metrics=("mse", "ssim"))
+        for metric in ("mse", "ssim"):
+            np.testing.assert_allclose(results[name]["4->2"]["curves"][metric], own["curves"][metric], rtol=1e-6)
+        assert results[name]["4->2"]["nan_frames"] == own["nan_frames"]
+    assert results["nan"]["4->4"]["nan_frames"]["mse"] == 1 and np.isnan(results["nan"]["4->4"]["means"]["mse"])
+    assert np.isfinite(results["nan"]["4->2"]["means"]["mse"])
