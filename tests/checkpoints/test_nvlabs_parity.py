@@ -1,4 +1,4 @@
-"""Parity with the official PyTorch code: the test vectors of ../shared/reference/nvlabs (SPEC §8).
+"""Parity with the official PyTorch code: the test vectors of tests/data/nvlabs.
 
 These are the project's most important tests: outputs to 1e-5 absolute, gradients
 to 1e-4 relative, for all three reference networks.

@@ -40,8 +40,8 @@ def test_official_checkpoints_match_reference_state_dict(nvlabs_dir, filename):
         np.testing.assert_array_equal(state[key], value, err_msg=key)
 
 
-def test_lpips_linear_layers_load(shared_data_dir):
-    state = read_torch_checkpoint(shared_data_dir / "lpips" / "weights" / "v0.1" / "alex.pth")
+def test_lpips_linear_layers_load(test_data_dir):
+    state = read_torch_checkpoint(test_data_dir / "lpips" / "weights" / "v0.1" / "alex.pth")
     assert [v.shape for v in state.values()] == [(1, c, 1, 1) for c in (64, 192, 384, 256, 256)]
 
 

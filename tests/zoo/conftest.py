@@ -8,7 +8,7 @@ import pytest
 from ctt_keras import zoo
 from ctt_keras.models import VideoPredictor
 
-# The architecture of the official test network `tiny2` (../shared/reference/nvlabs).
+# The architecture of the official test network `tiny2` (tests/data/nvlabs).
 TINY2 = dict(frame_shape=(16, 16, 1), layers_per_block=(2,), hidden_channels=(8,), skip_stride=None,
              kernel_size=3, order=3, steps=3, rank=4, output_sigmoid=False)
 

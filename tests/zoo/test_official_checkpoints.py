@@ -1,7 +1,7 @@
 """Presets built from official PyTorch checkpoints: converted once without torch, cached, checked.
 
 The official `convttlstm-mnist.pt` / `convttlstm-kth.pt` cannot be downloaded here, so these tests use
-the official test network `tiny2` (../shared/reference/nvlabs) through a registered preset that is set
+the official test network `tiny2` (tests/data/nvlabs) through a registered preset that is set
 up exactly like the built-in official presets (config + metadata with `official_checkpoint`, no weights).
 """
 
