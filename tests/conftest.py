@@ -1,7 +1,9 @@
 """Shared test configuration: quiet TensorFlow, paths to the test data kept in `tests/data`."""
 
+import ipaddress
 import os
 import pathlib
+import socket
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -50,3 +52,39 @@ def test_data_dir():
 def lpips_source_dir():
     """The upstream LPIPS folder named by $CTT_KERAS_LPIPS_SOURCE (tests using it are deselected otherwise)."""
     return pathlib.Path(os.environ[LPIPS_SOURCE_VARIABLE])
+
+
+def _is_local(host):
+    if host in (None, "", "localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_internet():
+    """No test touches the internet: name lookups and connections beyond this machine fail as offline ones do."""
+    real_getaddrinfo, real_connect, real_connect_ex = socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex
+
+    def getaddrinfo(host, *args, **kwargs):
+        if not _is_local(host):
+            raise socket.gaierror(socket.EAI_NONAME, f"test run is offline: no lookup of {host}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def refuse(address):
+        if isinstance(address, tuple) and not _is_local(address[0]):
+            raise OSError(f"test run is offline: no connection to {address}")
+
+    def connect(self, address):
+        refuse(address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        refuse(address)
+        return real_connect_ex(self, address)
+
+    socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex = getaddrinfo, connect, connect_ex
+    yield
+    socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex = real_getaddrinfo, real_connect, real_connect_ex

@@ -1,4 +1,6 @@
-"""Weights of the official (NVlabs) PyTorch Conv-TT-LSTM code <-> `VideoPredictor` (SPEC §7).
+"""Weights of the official (NVlabs) PyTorch Conv-TT-LSTM code <-> `VideoPredictor`.
+
+The official code: https://github.com/NVlabs/conv-tt-lstm (`code/convlstmnet.py`, `eval_paper/`).
 
 The official state_dict names each cell `layers.b{block}l{layer}`; a Conv-TT-LSTM
 cell holds `layers.{0..N-2}` (tensor-train cores), `layers.{N-1}` (gate conv)
@@ -11,8 +13,6 @@ import os
 import re
 
 import numpy as np
-
-from ctt_keras.models import VideoPredictor
 
 _CELL_KEY = re.compile(r"^layers\.b(\d+)l(\d+)\.(.+)\.(weight|bias)$")
 
@@ -245,6 +245,8 @@ def from_nvlabs(source, frame_shape=None, output_sigmoid=False, **model_kwargs):
 
     >>> model = from_nvlabs("convttlstm-mnist.pt", frame_shape=(64, 64, 1))
     """
+    from ctt_keras.models import VideoPredictor  # here: the models import the zoo, which imports this module
+
     state = load_state_dict(source)
     config, channels = infer_config(state)
     if frame_shape is None:

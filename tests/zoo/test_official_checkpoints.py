@@ -32,7 +32,7 @@ def forbid_conversion(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the checkpoint was converted again instead of reusing the cache")
 
-    monkeypatch.setattr(checkpoints, "load_state_dict", refuse)
+    monkeypatch.setattr(checkpoints.official, "read_checkpoint", refuse)
 
 
 def test_load_from_a_path_converts_once_and_caches(tiny2_preset, nvlabs_dir, vectors, keras_home,
