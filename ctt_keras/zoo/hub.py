@@ -4,8 +4,8 @@ A handle is resolved to a local preset folder (then loaded like any folder):
 
 - `hf://owner/repo`: `config.json`, `metadata.json`, `README.md` and the weights file
   are fetched from `$HF_ENDPOINT/owner/repo/resolve/main/<file>` (default endpoint
-  https://huggingface.co) into `<cache>/hub/hf/owner/repo/`, once; delete that folder to
-  fetch again. No extra package is needed.
+  https://huggingface.co) into `<cache>/hub/hf/owner/repo/`, once (`config.json` last, so a
+  folder holding it is complete); delete that folder to fetch again. No extra package is needed.
 - `kaggle://owner/model/keras/variation[/version]`: downloaded with `kagglehub`
   (`pip install kagglehub`), which keeps its own cache.
 
@@ -46,12 +46,10 @@ def _resolve_hf(repo):
 
     manual = (f"Download the preset's files ({CONFIG_FILE}, {METADATA_FILE}, {WEIGHTS_FILE}) from "
               f"{endpoint}/{repo} into a folder and pass that folder to zoo.load instead.")
-    if not (folder / CONFIG_FILE).is_file():
-        download.fetch(url(CONFIG_FILE), folder / CONFIG_FILE, max_bytes=1 << 20, manual=manual)
-    optional = [METADATA_FILE, MODEL_CARD_FILE]
-    for file in optional:
-        if not (folder / file).is_file():
-            _fetch_optional(url(file), folder / file, manual)
+    if (folder / CONFIG_FILE).is_file():  # written last: the folder is complete
+        return folder
+    for file in (METADATA_FILE, MODEL_CARD_FILE):
+        _fetch_optional(url(file), folder / file, manual)
     weights_file = WEIGHTS_FILE
     if (folder / METADATA_FILE).is_file():
         with open(folder / METADATA_FILE) as f:
@@ -61,8 +59,8 @@ def _resolve_hf(repo):
                 metadata = {}
         if isinstance(metadata, dict) and metadata.get("weights_file"):
             weights_file = check_file_name(metadata["weights_file"], f"hf://{repo} metadata.json: weights_file")
-    if not (folder / weights_file).is_file():
-        _fetch_optional(url(weights_file), folder / weights_file, manual)
+    _fetch_optional(url(weights_file), folder / weights_file, manual)
+    download.fetch(url(CONFIG_FILE), folder / CONFIG_FILE, max_bytes=1 << 20, manual=manual)
     return folder
 
 

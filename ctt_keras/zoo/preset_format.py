@@ -195,7 +195,7 @@ def _model_class_of(config, path):
     if not (isinstance(cls, type) and issubclass(cls, allowed)):
         described = ".".join(str(part) for part in (config.get("module"), config.get("class_name")) if part)
         raise ValueError(
-            f"{path} names {described or name!r}, which is not a ctt_keras model: a preset holds a "
+            f"{path} names {described or repr(name)}, which is not a ctt_keras model: a preset holds a "
             f"{' or '.join(c.__name__ for c in allowed)} (or a registered subclass)."
         )
     return cls
