@@ -50,7 +50,7 @@ def test_data_dir():
 
 @pytest.fixture(scope="session")
 def lpips_source_dir():
-    """The upstream LPIPS folder named by $CTT_KERAS_LPIPS_SOURCE (tests using it are deselected otherwise)."""
+    """The upstream LPIPS folder named by $CTT_KERAS_LPIPS_SOURCE (its tests are deselected otherwise)."""
     return pathlib.Path(os.environ[LPIPS_SOURCE_VARIABLE])
 
 
@@ -65,8 +65,9 @@ def _is_local(host):
 
 @pytest.fixture(autouse=True, scope="session")
 def no_internet():
-    """No test touches the internet: name lookups and connections beyond this machine fail as offline ones do."""
-    real_getaddrinfo, real_connect, real_connect_ex = socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex
+    """No test touches the internet: lookups and connections beyond this machine fail as offline ones do."""
+    real = (socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex)
+    real_getaddrinfo, real_connect, real_connect_ex = real
 
     def getaddrinfo(host, *args, **kwargs):
         if not _is_local(host):
@@ -87,4 +88,4 @@ def no_internet():
 
     socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex = getaddrinfo, connect, connect_ex
     yield
-    socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex = real_getaddrinfo, real_connect, real_connect_ex
+    socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex = real

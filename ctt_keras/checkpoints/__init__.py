@@ -15,7 +15,11 @@ from ctt_keras.checkpoints.nvlabs import (
     load_state_dict,
     nvlabs_state_dict,
 )
-from ctt_keras.checkpoints.torch_reader import TorchCheckpointError, UnsafeCheckpointError, read_torch_checkpoint
+from ctt_keras.checkpoints.torch_reader import (
+    TorchCheckpointError,
+    UnsafeCheckpointError,
+    read_torch_checkpoint,
+)
 
 __all__ = [
     "TorchCheckpointError",

@@ -1,4 +1,4 @@
-"""NVIDIA's published Conv-TT-LSTM checkpoints: what they are, checking one against a model, the conversion cache.
+"""NVIDIA's published Conv-TT-LSTM checkpoints: what they are, the model check, the conversion cache.
 
 The official code (https://github.com/NVlabs/conv-tt-lstm, `eval_paper/README.md`)
 publishes two checkpoints of the paper's network, `convttlstm-mnist.pt` and
@@ -24,7 +24,7 @@ NVIDIA_LICENSE = "NVIDIA Source Code License-NC (non-commercial)"
 OFFICIAL_REPO = "https://github.com/NVlabs/conv-tt-lstm"
 EVAL_README = "https://github.com/NVlabs/conv-tt-lstm/tree/master/eval_paper"
 
-#: The published checkpoints: file name -> Google Drive file id (the links in the official `eval_paper/README.md`).
+#: The published checkpoints: file name -> Google Drive file id (official eval_paper/README.md).
 PUBLISHED = {
     "convttlstm-mnist.pt": "1MnK1ftUJgB0H4QOS-k4CVkwtBUjHtSO-",
     "convttlstm-kth.pt": "1gVicaRn6gJqIR-r89NxnIzVXAaIRomLc",
@@ -44,7 +44,7 @@ def published_download(file):
 
 
 def read_checkpoint(path):
-    """The official parameters of `path` (`.pt`/`.pth`, or `.npz` of arrays), with their inferred architecture.
+    """The official parameters in `path` (`.pt`/`.pth`, or an `.npz` of arrays) and their architecture.
 
     Returns:
         `(state, config, channels)`; see `load_state_dict` and `infer_config`.
@@ -100,7 +100,9 @@ def convert(model, checkpoint, what="the model"):
         raise CheckpointUnreadable(f"cannot read the checkpoint {checkpoint} for {what}: {error}") from None
     problems = architecture_differences(model, inferred, channels)
     if problems:
-        raise ValueError(f"the checkpoint {checkpoint} is not the network of {what}:\n  " + "\n  ".join(problems))
+        raise ValueError(
+            f"the checkpoint {checkpoint} is not the network of {what}:\n  " + "\n  ".join(problems)
+        )
     assign_nvlabs_weights(model, state)  # checks every key and shape, lists all mismatches
     return model
 
@@ -136,7 +138,8 @@ def cached_conversion(cache_dir, key):
 
 def remove_conversion(cache_dir, key):
     """Removes a cached conversion and its record (missing files are fine)."""
-    for path in (pathlib.Path(cache_dir) / f"{key}.weights.h5", pathlib.Path(cache_dir) / f"{key}{CONVERSION_SUFFIX}"):
+    folder = pathlib.Path(cache_dir)
+    for path in (folder / f"{key}.weights.h5", folder / f"{key}{CONVERSION_SUFFIX}"):
         try:
             os.remove(path)
         except FileNotFoundError:

@@ -21,7 +21,7 @@ _HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<!--", b"<?xml")
 
 
 class DownloadError(FileNotFoundError):
-    """A file could not be fetched (no network, HTTP error, an HTML page, a short or oversized body, a bad hash)."""
+    """A file could not be fetched: no network, HTTP error, HTML page, short or huge body, bad hash."""
 
 
 def cache_dir():
@@ -60,7 +60,9 @@ def fetch(url, target, sha256=None, max_bytes=1 << 30, timeout=60, manual=None):
             out.flush()
             os.fsync(out.fileno())
         if sha256 and digest != sha256:
-            raise DownloadError(f"{url} gave a file whose sha256 is {digest}, expected {sha256}: refused.{suffix}")
+            raise DownloadError(
+                f"{url} gave a file whose sha256 is {digest}, expected {sha256}: refused.{suffix}"
+            )
         os.replace(partial, target)
         return target
     finally:
@@ -81,7 +83,9 @@ def _stream(url, out, max_bytes, timeout, suffix):
         declared = response.headers.get("Content-Length")
         declared = int(declared) if declared and declared.isdigit() else None
         if declared is not None and declared > max_bytes:
-            raise DownloadError(f"{url} declares {declared} bytes, more than the {max_bytes} allowed.{suffix}")
+            raise DownloadError(
+                f"{url} declares {declared} bytes, more than the {max_bytes} allowed.{suffix}"
+            )
         content_type = response.headers.get("Content-Type", "")
         digest = hashlib.sha256()
         received = 0
@@ -95,8 +99,8 @@ def _stream(url, out, max_bytes, timeout, suffix):
                     first = chunk[:512]
                     if content_type.startswith("text/html") or _looks_like_html(first):
                         raise DownloadError(
-                            f"{url} returned a web page (HTML), not the file: the host asks for a confirmation, "
-                            f"a sign-in or is over its download quota.{suffix}"
+                            f"{url} returned a web page (HTML), not the file: the host asks for a "
+                            f"confirmation, a sign-in or is over its download quota.{suffix}"
                         )
                 received += len(chunk)
                 if received > max_bytes:

@@ -17,7 +17,9 @@ import os
 import re
 
 from ctt_keras.zoo import download
-from ctt_keras.zoo.preset_format import CONFIG_FILE, METADATA_FILE, MODEL_CARD_FILE, WEIGHTS_FILE, check_file_name
+from ctt_keras.zoo.preset_format import (
+    CONFIG_FILE, METADATA_FILE, MODEL_CARD_FILE, WEIGHTS_FILE, check_file_name,
+)
 
 SCHEMES = ("hf://", "kaggle://")
 _HF_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -58,7 +60,8 @@ def _resolve_hf(repo):
             except json.JSONDecodeError:
                 metadata = {}
         if isinstance(metadata, dict) and metadata.get("weights_file"):
-            weights_file = check_file_name(metadata["weights_file"], f"hf://{repo} metadata.json: weights_file")
+            what = f"hf://{repo} metadata.json: weights_file"
+            weights_file = check_file_name(metadata["weights_file"], what)
     _fetch_optional(url(weights_file), folder / weights_file, manual)
     download.fetch(url(CONFIG_FILE), folder / CONFIG_FILE, max_bytes=1 << 20, manual=manual)
     return folder

@@ -67,7 +67,8 @@ def save_preset(model, directory, metadata=None, overwrite=False, model_card=Non
 
     if not isinstance(model, model_classes()):
         raise TypeError(
-            f"save_preset writes VideoPredictor or EarlyActivityRecognizer models, got {type(model).__name__}."
+            "save_preset writes VideoPredictor or EarlyActivityRecognizer models, "
+            f"got {type(model).__name__}."
         )
     directory = pathlib.Path(directory)
     existing = [f for f in (CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE) if (directory / f).exists()]
@@ -141,7 +142,7 @@ def check_file_name(value, what):
 
 
 def read_config(directory, frame_shape=None, expected_class=None):
-    """The preset's `config.json`, checked to name one of our model classes (optionally `frame_shape` replaced).
+    """The preset's `config.json`, checked to name one of our model classes; optionally another frame_shape.
 
     Args:
         directory: The preset folder.
@@ -235,7 +236,8 @@ def load_preset_dir(directory, weights=True):
             weights_path = directory / metadata.get("weights_file", WEIGHTS_FILE)
         if not weights_path.is_file():
             raise FileNotFoundError(
-                f"weights file {weights_path} not found; put the preset's weights there or pass weights=False."
+                f"weights file {weights_path} not found; put the preset's weights there or pass "
+                "weights=False."
             )
         if weights_path == directory / metadata.get("weights_file", WEIGHTS_FILE):
             verify_weights(directory, metadata, weights_path)

@@ -35,7 +35,7 @@ class PresetMixin:
         return registry.load(preset, weights=load_weights, expected_class=cls, **kwargs)
 
     def save_to_preset(self, preset_dir, metadata=None, overwrite=False):
-        """Writes this model as a preset folder (`config.json`, `model.weights.h5`, `metadata.json`, `README.md`).
+        """Writes this model as a preset folder: config, weights, metadata and model card (keras-hub's names).
 
         Args:
             preset_dir: Folder to write.

@@ -77,7 +77,8 @@ def register(name, directory, overwrite=False):
         raise ValueError(f"{name!r} is a built-in preset; register yours under another name.")
     if name in _registered and not overwrite and _registered[name] != directory:
         raise ValueError(
-            f"preset {name!r} is already registered to {_registered[name]}; pass overwrite=True to replace it."
+            f"preset {name!r} is already registered to {_registered[name]}; "
+            "pass overwrite=True to replace it."
         )
     _registered[name] = directory
     return directory

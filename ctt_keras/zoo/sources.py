@@ -70,7 +70,9 @@ def load_weights_from_path(key, metadata, model, path):
 def _fetch_weights(key, metadata):
     expected = metadata.get("weights_sha256")
     if not expected:
-        raise ValueError(f"preset {key!r} has a weights_url but no weights_sha256: refusing unverified weights.")
+        raise ValueError(
+            f"preset {key!r} has a weights_url but no weights_sha256: refusing unverified weights."
+        )
     target = download.cache_dir() / f"{key}.weights.h5"
     if target.is_file() and sha256_of(target) == expected:
         return target
@@ -118,7 +120,9 @@ def _load_official(key, directory, metadata, official, model):
         download.fetch(urls[0], checkpoint, max_bytes=_MAX_CHECKPOINT_BYTES,
                        manual=missing_weights_message(key, directory, metadata))
     except download.DownloadError as error:
-        raise download.DownloadError(f"could not fetch {official['file']} for preset {key!r}: {error}") from None
+        raise download.DownloadError(
+            f"could not fetch {official['file']} for preset {key!r}: {error}"
+        ) from None
     _convert(key, metadata, model, checkpoint, origin=urls[0], in_cache=True, downloaded=True)
 
 
@@ -145,7 +149,9 @@ def _convert(key, metadata, model, checkpoint, origin, in_cache=False, downloade
     try:  # the weights do not depend on the frame size, so any frame_shape may share the cache
         nvidia.write_conversion(download.cache_dir(), key, model, checkpoint, license=licence, origin=origin)
     except OSError as error:  # a read-only cache costs a conversion per load, nothing else
-        warnings.warn(f"could not cache the converted weights of preset {key!r} in {download.cache_dir()}: {error}")
+        warnings.warn(
+            f"could not cache the converted weights of preset {key!r} in {download.cache_dir()}: {error}"
+        )
     warnings.warn(
         f"preset {key!r}: the weights come from NVIDIA's {official['file']}, licensed under {licence}; "
         "models built from them inherit it (non-commercial use only). This notice is shown once, when the "
@@ -212,8 +218,6 @@ def _layout_differences(model, path):
 
 def weights_status(key, directory, metadata):
     """Where `load(key)` would find its weights, or why it cannot, as one line."""
-    from ctt_keras.checkpoints import official as nvidia
-
     cache = download.cache_dir()
     weights_file = metadata.get("weights_file", WEIGHTS_FILE)
     if (pathlib.Path(directory) / weights_file).is_file():

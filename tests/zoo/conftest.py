@@ -18,7 +18,7 @@ TINY2 = dict(frame_shape=(16, 16, 1), layers_per_block=(2,), hidden_channels=(8,
 
 @pytest.fixture(autouse=True)
 def keras_home(tmp_path, monkeypatch):
-    """A private KERAS_HOME (the cache is `<tmp>/keras_home/models`), no mirror, no registrations left over."""
+    """A private KERAS_HOME (cache `<tmp>/keras_home/models`), no mirror, no registrations left over."""
     home = tmp_path / "keras_home"
     monkeypatch.setenv("KERAS_HOME", str(home))
     monkeypatch.delenv(zoo.MIRROR_VARIABLE, raising=False)
@@ -57,7 +57,7 @@ def tiny2_preset(tmp_path):
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    """Serves `server.routes[path] = (kind, body)`; kinds: file, html, drop (connection cut midway), missing."""
+    """Serves `server.routes[path] = (kind, body)`; kinds: file, html, drop (cut midway), missing."""
 
     def do_GET(self):  # noqa: N802  (http.server's name)
         self.server.requests.append(self.path)
@@ -66,7 +66,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8" if kind == "html" else "application/octet-stream")
+        html = kind == "html"
+        self.send_header("Content-Type", "text/html; charset=utf-8" if html else "application/octet-stream")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if kind == "drop":  # half the promised bytes, then the connection goes away

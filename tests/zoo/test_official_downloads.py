@@ -24,7 +24,7 @@ FILE = "convttlstm-mnist.pt"
 
 @pytest.fixture
 def tiny_official(tmp_path):
-    """A registered preset like mmnist_convttlstm (no weights, official_checkpoint) with tiny2's architecture."""
+    """A registered preset like mmnist_convttlstm (no weights, an official_checkpoint), tiny2's network."""
     metadata = {"frame_shape": [16, 16, 1], "license": zoo.NVIDIA_LICENSE,
                 "official_checkpoint": {"file": FILE, "url": official.published_page(FILE),
                                         "download_url": official.published_download(FILE),
@@ -45,7 +45,8 @@ def cache_files(keras_home):
     return sorted(p.name for p in folder.rglob("*")) if folder.exists() else []
 
 
-def test_good_file_is_fetched_converted_cached_and_licensed_once(tiny_official, mirror, nvlabs_dir, keras_home):
+def test_good_file_is_fetched_converted_cached_and_licensed_once(tiny_official, mirror, nvlabs_dir,
+                                                                  keras_home):
     mirror.routes[f"/mirror/{FILE}"] = ("file", (nvlabs_dir / PT).read_bytes())
     assert zoo.info(tiny_official)["weights_status"] == (
         f"downloadable on first load from {mirror.url('/mirror/' + FILE)} (then converted and cached)")
@@ -85,10 +86,12 @@ def test_html_without_the_content_type_is_recognised_too(tiny_official, mirror, 
     assert cache_files(keras_home) == []
 
 
-def test_truncated_file_is_refused_and_nothing_stays_in_the_cache(tiny_official, mirror, nvlabs_dir, keras_home):
+def test_truncated_file_is_refused_and_nothing_stays_in_the_cache(tiny_official, mirror, nvlabs_dir,
+                                                                   keras_home):
     data = (nvlabs_dir / PT).read_bytes()
     mirror.routes[f"/mirror/{FILE}"] = ("file", data[: len(data) // 2])  # a complete response of half a file
-    with pytest.raises(ValueError, match="(?s)cannot read the checkpoint.*truncated.*downloaded file was removed"):
+    expected = "(?s)cannot read the checkpoint.*truncated.*downloaded file was removed"
+    with pytest.raises(ValueError, match=expected):
         zoo.load(tiny_official)
     assert cache_files(keras_home) == []
 
@@ -96,7 +99,8 @@ def test_truncated_file_is_refused_and_nothing_stays_in_the_cache(tiny_official,
 def test_connection_dropped_midway_keeps_nothing(tiny_official, mirror, nvlabs_dir, keras_home):
     data = (nvlabs_dir / PT).read_bytes()
     mirror.routes[f"/mirror/{FILE}"] = ("drop", data)
-    with pytest.raises(zoo.DownloadError, match=f"(broke off|truncated: {len(data) // 2} of {len(data)} bytes)"):
+    expected = f"(broke off|truncated: {len(data) // 2} of {len(data)} bytes)"
+    with pytest.raises(zoo.DownloadError, match=expected):
         zoo.load(tiny_official)
     assert cache_files(keras_home) == []
     mirror.routes[f"/mirror/{FILE}"] = ("file", data)  # a later try succeeds from scratch
@@ -127,6 +131,7 @@ def test_without_a_mirror_the_published_link_is_used(tiny_official, keras_home):
 
 def test_the_real_preset_refuses_a_file_of_another_network(mirror, nvlabs_dir, keras_home):
     mirror.routes[f"/mirror/{FILE}"] = ("file", (nvlabs_dir / PT).read_bytes())
-    with pytest.raises(ValueError, match="(?s)is not the network of preset 'mmnist_convttlstm'.*hidden_channels"):
+    expected = "(?s)is not the network of preset 'mmnist_convttlstm'.*hidden_channels"
+    with pytest.raises(ValueError, match=expected):
         zoo.load("mmnist_convttlstm")
     assert cache_files(keras_home) == []

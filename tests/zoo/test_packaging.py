@@ -1,4 +1,4 @@
-"""The built-in presets install as package data of ctt_keras (ctt_keras/presets/), not as a top-level `zoo`."""
+"""The built-in presets install as package data of ctt_keras (ctt_keras/presets/), not as a `zoo` package."""
 
 import pathlib
 import tomllib

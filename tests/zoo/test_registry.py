@@ -280,7 +280,8 @@ def test_zoo_and_checkpoints_run_on_jax_without_tensorflow(tmp_path, nvlabs_dir)
     env = {**__import__("os").environ, "KERAS_BACKEND": "jax", "KERAS_HOME": str(tmp_path / "home")}
     # Make `import tensorflow` fail in the child: the zoo and the converter must not need it.
     (tmp_path / "block").mkdir()
-    (tmp_path / "block" / "tensorflow.py").write_text("raise ImportError('tensorflow is blocked in this test')\n")
+    blocker = "raise ImportError('tensorflow is blocked in this test')\n"
+    (tmp_path / "block" / "tensorflow.py").write_text(blocker)
     root = str(__import__("pathlib").Path(zoo.__file__).resolve().parents[2])
     env["PYTHONPATH"] = f"{tmp_path / 'block'}:{root}"
     result = subprocess.run(
