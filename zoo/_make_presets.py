@@ -6,11 +6,12 @@ Usage (from the repository root):
 
 `config.json` is `keras.saving.serialize_keras_object(model)` of the preset's
 model: a `VideoPredictor` unless the preset names another `model_class`
-(`EarlyActivityRecognizer` for the Something-Something V2 presets); the model
-class also chooses the model card's architecture rows and usage snippet. A
-folder that already holds `model.weights.h5` keeps the weights-related fields
-of its metadata (sha256, metrics, training command), so regenerating never
-loses what training recorded.
+(`EarlyActivityRecognizer` for the Something-Something V2 presets). The model
+card is written by `ctt_keras.zoo.model_card` (the one card generator, also used
+by `save_preset`), and the metadata's `architecture` is the model's own
+`get_config()`. A folder that already holds `model.weights.h5` keeps the
+weights-related fields of its metadata (sha256, metrics, training command), so
+regenerating never loses what training recorded.
 """
 
 import json
@@ -23,32 +24,29 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import keras  # noqa: E402
 
+from ctt_keras.checkpoints.official import (  # noqa: E402
+    EVAL_README, NVIDIA_LICENSE, OFFICIAL_REPO, published_download, published_page,
+)
 from ctt_keras.models import EarlyActivityRecognizer, VideoPredictor  # noqa: E402
 from ctt_keras.models.early_activity_recognizer import DEFAULT_PREDICTION_WEIGHT  # noqa: E402
-from ctt_keras.zoo import (  # noqa: E402
-    CONFIG_FILE, METADATA_FILE, MODEL_CARD_FILE, NVIDIA_LICENSE, WEIGHTS_FILE,
-)
+from ctt_keras.zoo import CONFIG_FILE, METADATA_FILE, MODEL_CARD_FILE, WEIGHTS_FILE, model_card  # noqa: E402
+from ctt_keras.zoo.cards import PAPER  # noqa: E402
 from pipelines.ssv2 import SUBSET_41_IDS, SUBSET_41_NOTE  # noqa: E402
-
-PAPER = (
-    "Su, Byeon, Kossaifi, Huang, Kautz, Anandkumar: Convolutional Tensor-Train LSTM for Spatio-Temporal "
-    "Learning, NeurIPS 2020 (arXiv:2002.09131)"
-)
-OFFICIAL_REPO = "https://github.com/NVlabs/conv-tt-lstm"
-EVAL_README = "https://github.com/NVlabs/conv-tt-lstm/tree/master/eval_paper"
 PAPER_ARCH = dict(layers_per_block=(3, 3, 3, 3), hidden_channels=(32, 48, 48, 32), skip_stride=2,
                   kernel_size=5)
 TT = dict(order=3, steps=3, rank=8)
 SMALL_ARCH = dict(layers_per_block=(1, 1), hidden_channels=(16, 16), skip_stride=None, kernel_size=5)
 
-MNIST_DATA = "Moving-MNIST-2: two MNIST digits bouncing in a 64x64 canvas, 20-frame clips (SPEC §6)"
-KTH_DATA = "KTH human actions, gray frames resized to 128x128; persons 1-16 train, 17-25 test (SPEC §6)"
+MNIST_DATA = ("Moving-MNIST-2: two MNIST digits bouncing in a 64x64 canvas, 20-frame clips (the paper's "
+              "Appendix B.4; docs/pipelines.md)")
+KTH_DATA = ("KTH human actions, gray frames resized to 128x128; persons 1-16 train, 17-25 test (the paper's "
+            "Appendix B.4; docs/pipelines.md)")
 NVLABS_CONVENTION = (
     "nvlabs: predictions clamped to [0, 1]; per-frame MSE (x1e3, mean over pixels), PSNR (range 1), SSIM "
     "(skimage defaults, data range 2), LPIPS AlexNet v0.1 on [0, 1] inputs (x1e3); averaged over samples "
-    "per future frame, then over frames (SPEC §5)"
+    "per future frame, then over frames (as the official evaluation, eval_paper/test.py; docs/metrics.md)"
 )
-PAPER_SOURCE = "reported in the paper (SPEC §5 table); not re-measured by ctt_keras"
+PAPER_SOURCE = "reported in the paper's results tables; not re-measured by ctt_keras"
 TRAINING_TOOL_NOTE = (
     "No weights are shipped yet: they are to be trained here with the project's training tool, which "
     "writes the preset folder (zoo.save_preset) with the command and measured metrics."
@@ -62,8 +60,8 @@ def _paper_metrics(mse=None, ssim=None, lpips=None, psnr=None, future=10, split=
             "convention": NVLABS_CONVENTION, "source": PAPER_SOURCE}
 
 
-# Early activity recognition on Something-Something V2: the paper gives an outline only (SPEC §6 and
-# ../shared/reference/ssv2_subset.md), so every size below is this library's choice, documented as such.
+# Early activity recognition on Something-Something V2: the paper gives an outline only (its Section 5 and
+# the class-subset reconstruction in pipelines/ssv2.py), so every size below is this library's choice.
 SSV2_DATA = (
     "Something-Something V2 (licence-gated: download it yourself), 41-class subset that is a "
     "RECONSTRUCTION, not the published list (the 5 'Putting' classes are a guess); frames squashed to "
@@ -139,17 +137,19 @@ PRESETS = {
                     "(12 cells, order 3, steps 3, rank 8).",
         dataset=MNIST_DATA, future_frames=10, license=NVIDIA_LICENSE,
         official_checkpoint={
-            "file": "convttlstm-mnist.pt", "url": EVAL_README, "output_sigmoid": False,
-            "license": NVIDIA_LICENSE,
+            "file": "convttlstm-mnist.pt", "url": published_page("convttlstm-mnist.pt"),
+            "download_url": published_download("convttlstm-mnist.pt"), "page": EVAL_README,
+            "output_sigmoid": False, "license": NVIDIA_LICENSE,
             "sha256": None,
-            "note": "Published by NVIDIA (Google Drive link in eval_paper/README.md). Its sha256 is not "
-                    "known here, so the conversion is checked structurally instead (every parameter name "
+            "note": "Published by NVIDIA (the Google Drive link in eval_paper/README.md). Its sha256 is not "
+                    "published, so the conversion is checked structurally instead (every parameter name "
                     "and shape, and the architecture inferred from them); the sha256 of the .pt actually "
                     "converted is recorded beside the cached weights.",
         },
         metrics=[_paper_metrics(mse=12.96, ssim=0.915, lpips=40.54, split=MNIST_SPLIT),
                  _paper_metrics(mse=25.81, ssim=0.840, lpips=90.38, future=30, split=MNIST_SPLIT)],
-        weights_note="Weights: the official convttlstm-mnist.pt, converted without torch on first load.",
+        weights_note="Weights: the official convttlstm-mnist.pt, fetched and converted without torch on "
+                     "first load.",
     ),
     "kth_convttlstm": dict(
         model=dict(frame_shape=(128, 128, 1), cell="convttlstm", **PAPER_ARCH, **TT, output_sigmoid=False),
@@ -157,16 +157,19 @@ PRESETS = {
                     "(12 cells, order 3, steps 3, rank 8).",
         dataset=KTH_DATA, future_frames=20, license=NVIDIA_LICENSE,
         official_checkpoint={
-            "file": "convttlstm-kth.pt", "url": EVAL_README, "output_sigmoid": False,
-            "license": NVIDIA_LICENSE,
+            "file": "convttlstm-kth.pt", "url": published_page("convttlstm-kth.pt"),
+            "download_url": published_download("convttlstm-kth.pt"), "page": EVAL_README,
+            "output_sigmoid": False, "license": NVIDIA_LICENSE,
             "sha256": None,
-            "note": "Published by NVIDIA (Google Drive link in eval_paper/README.md). The KTH training "
-                    "scripts use a sigmoid output, but the published checkpoint was evaluated without one "
-                    "(SPEC §3), so output_sigmoid is False. The official evaluation reads 120x120 frames "
-                    "upsampled to 128x128. Checked structurally on conversion (sha256 unknown here).",
+            "note": "Published by NVIDIA (the Google Drive link in eval_paper/README.md). The KTH training "
+                    "scripts use a sigmoid output, but the published checkpoint is evaluated without one "
+                    "(eval_paper/test.py builds the network without an output sigmoid), so output_sigmoid "
+                    "is False. The official evaluation reads 120x120 frames upsampled to 128x128. Checked "
+                    "structurally on conversion (no sha256 is published).",
         },
         metrics=[_paper_metrics(psnr=28.36, ssim=0.907, lpips=133.4, future=20, split=KTH_SPLIT)],
-        weights_note="Weights: the official convttlstm-kth.pt, converted without torch on first load.",
+        weights_note="Weights: the official convttlstm-kth.pt, fetched and converted without torch on "
+                     "first load.",
     ),
     "mmnist_convlstm": dict(
         model=dict(frame_shape=(64, 64, 1), cell="convlstm", **PAPER_ARCH, output_sigmoid=False),
@@ -240,7 +243,8 @@ def metadata_of(name, model):
         "num_params": model.count_params(),
         "architecture": {k: v for k, v in model.get_config().items() if k not in _NOT_ARCHITECTURE},
         "paper": PAPER,
-        "source": f"configuration of the paper's network as in the official code ({OFFICIAL_REPO}, SPEC §3)",
+        "source": f"configuration of the paper's network as in the official code ({OFFICIAL_REPO}, "
+                  "code/convlstmnet.py)",
         "weights_file": WEIGHTS_FILE,
         "weights_sha256": None,
         "training_command": None,
@@ -248,140 +252,6 @@ def metadata_of(name, model):
     }
     metadata.update(spec)
     return json.loads(json.dumps(metadata))
-
-
-def model_card(metadata, model_class=VideoPredictor):
-    """The preset's `README.md`."""
-    if model_class is EarlyActivityRecognizer:
-        return _recognizer_card(metadata)
-    name = metadata["name"]
-    arch = metadata["architecture"]
-    official = metadata.get("official_checkpoint")
-    lines = [
-        f"# {name}", "", metadata["description"], "",
-        "| field | value |", "|---|---|",
-        f"| dataset | {metadata['dataset']} |",
-        f"| frame shape | {tuple(metadata['frame_shape'])} |",
-        f"| context -> future frames | {metadata['context_frames']} -> {metadata['future_frames']} |",
-        *_recurrent_rows(arch),
-        f"| output sigmoid | {arch['output_sigmoid']} |",
-        f"| parameters | {metadata['num_params']:,} |",
-        f"| licence | {metadata['license']} |", "",
-        "## Use", "", "```python", "from ctt_keras import zoo", "",
-    ]
-    if official:
-        lines += [
-            f'model = zoo.load("{name}", weights="path/to/{official["file"]}")'
-            "  # first time: converts and caches",
-            f'model = zoo.load("{name}")                                      # later: the cached conversion',
-        ]
-    elif metadata.get("weights_sha256"):
-        lines.append(f'model = zoo.load("{name}")  # the weights in this folder, checked against their sha256')
-    else:
-        lines.append(f'model = zoo.load("{name}", weights=False)  # no weights yet: random initialisation')
-    lines += [
-        f"future = model.predict_frames(context, future_frames={metadata['future_frames']})"
-        f"  # context [B, {metadata['context_frames']}, {', '.join(str(d) for d in metadata['frame_shape'])}]"
-        " in [0, 1]",
-        "```", "", "## Weights", "", metadata.get("weights_note", ""), "",
-    ]
-    if official:
-        lines += [
-            f"- Official checkpoint: `{official['file']}`, linked from {official['url']} "
-            "(cannot be downloaded automatically: fetch it yourself).",
-            f"- Licence of the weights: {official['license']}. Models built from them inherit it.",
-            f"- {official['note']}", "",
-        ]
-    sections = (("metrics", "Metrics"), ("reference_metrics", "Reference metrics (not of weights here)"))
-    for key, title in sections:
-        if metadata.get(key):
-            lines += [f"## {title}", ""]
-            for m in metadata[key]:
-                values = ", ".join(f"{k} {v}" for k, v in m["values"].items())
-                lines.append(f"- {m['context_frames']} -> {m['future_frames']}: {values}. "
-                             f"Split: {m['split']}. Source: {m['source']}.")
-            lines += ["", f"Convention: {NVLABS_CONVENTION}.", ""]
-    lines += ["## Citation", "", PAPER, ""]
-    return "\n".join(lines)
-
-
-def _recurrent_rows(arch):
-    """Card rows of the recurrent stack, shared by both model classes."""
-    rows = [
-        f"| cell | {arch['cell']} |",
-        f"| layers per block / channels | {tuple(arch['layers_per_block'])} / "
-        f"{tuple(arch['hidden_channels'])} |",
-        f"| skip stride, kernel | {arch['skip_stride']}, {'x'.join(str(k) for k in arch['kernel_size'])} |",
-    ]
-    if arch["cell"] == "convttlstm":
-        rows.append(f"| order, steps, rank | {arch['order']}, {arch['steps']}, {arch['rank']} |")
-    return rows
-
-
-def _recognizer_card(metadata):
-    """The model card of an `EarlyActivityRecognizer` preset: recognition, its data and what is whose."""
-    name = metadata["name"]
-    arch = metadata["architecture"]
-    classes, clips, loss = metadata["classes"], metadata["clips"], metadata["loss"]
-    height, width, channels = metadata["frame_shape"]
-    encoder = tuple(arch["encoder_channels"])
-    decoder = tuple(reversed(encoder[:-1])) + (channels,)
-    cells = sum(arch["layers_per_block"])
-    context, future = metadata["context_frames"], metadata["future_frames"]
-    shape = f"{height}, {width}, {channels}"
-    rank = "rank, " if arch["cell"] == "convttlstm" else ""
-    lines = [
-        f"# {name}", "", metadata["description"], "",
-        "| field | value |", "|---|---|",
-        f"| task | {metadata['task']} |",
-        "| dataset | Something-Something V2 (licence-gated; see Data) |",
-        f"| classes | {classes['num_classes']}: a reconstruction of the paper's subset, not the published "
-        "list (see Data) |",
-        f"| frame shape | {tuple(metadata['frame_shape'])} |",
-        f"| observed -> predicted frames | {context} ({clips['observed_fraction']:.0%} of "
-        f"{clips['num_frames']} resampled frames) -> {future} |",
-        f"| encoder / decoder | 2D convs {encoder} (3x3, stride 2, ReLU) / transposed 2D convs {decoder} |",
-        *_recurrent_rows(arch),
-        f"| cells | {cells} |",
-        f"| classifier | 2D convs {tuple(arch['classifier_channels'])} (3x3, stride 2, ReLU) on the last "
-        f"cell's output, then one fully-connected layer -> {arch['num_classes']} logits |",
-        f"| output sigmoid (frames) | {arch['output_sigmoid']} |",
-        f"| loss | {loss['objective']} |",
-        f"| parameters | {metadata['num_params']:,} |",
-        f"| licence | {metadata['license']} |", "",
-        "## Use", "", "```python", "from ctt_keras import zoo", "",
-        f'model = zoo.load("{name}", weights=False)  # no weights: random initialisation',
-        f"out = model.recognize(context)  # context [B, {context}, {shape}] in [0, 1]",
-        f'out["logits"]  # [B, {classes["num_classes"]}]: logit k is SSv2 label id '
-        "pipelines.ssv2.SUBSET_41_IDS[k]",
-        f'out["frames"]  # [B, {future}, {shape}]: the frames imagined before classifying',
-        "```", "",
-        "Training on your own copy of the data:", "",
-        "```python", "import pipelines", "from ctt_keras import zoo", "",
-        f'model = zoo.load("{name}", weights=False, compile=True)  # Adam; '
-        f'{loss["prediction_weight"]:g} * (L1 + L2) + cross-entropy',
-        f'train = pipelines.ssv2.load(data_dir, "train", observed_fraction={clips["observed_fraction"]}, '
-        f'num_frames={clips["num_frames"]}, future_frames={future}, manual_dir=ssv2_dir)',
-        "model.fit(train.batch(8), epochs=...)  # (clip, label) examples; top-1 / top-5 accuracy as metrics",
-        "```", "",
-        "## Data", "",
-        f"- {metadata['dataset']}.",
-        f"- Classes: {classes['note']}. SSv2 label ids in logit order: "
-        f"{', '.join(str(i) for i in classes['ssv2_ids'])}. See {classes['reference']}.",
-        f"- Clips: {clips['frame_size'][0]}x{clips['frame_size'][1]} {clips['channels']}, {clips['resize']}; "
-        f"{clips['num_frames']} frames per video, {clips['resampling']}; the first {context} observed, "
-        f"the next {future} predicted.", "",
-        "## What is the paper's and what is ctt_keras's", "",
-        f"- The paper gives only the outline: {metadata['paper_outline']}.",
-        f"- Every size in the table (encoder/decoder, cells per block and their channels, kernel, {rank}"
-        f"classifier) is ctt_keras's choice, and so is lambda = {loss['prediction_weight']:g} "
-        f"({loss['source']}).",
-        "- No metrics are recorded: there are no weights to measure, and the paper's SSv2 accuracies are not "
-        "copied here.",
-        "", "## Weights", "", metadata["weights_note"], "",
-        "## Citation", "", PAPER, "",
-    ]
-    return "\n".join(lines)
 
 
 def write(name, root):
@@ -396,7 +266,7 @@ def write(name, root):
     config = keras.saving.serialize_keras_object(model)
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
-    (folder / MODEL_CARD_FILE).write_text(model_card(metadata, model_class_of(name)))
+    (folder / MODEL_CARD_FILE).write_text(model_card(metadata, config))
     return folder
 
 

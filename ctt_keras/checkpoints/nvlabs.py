@@ -1,4 +1,6 @@
-"""Weights of the official (NVlabs) PyTorch Conv-TT-LSTM code <-> `VideoPredictor` (SPEC §7).
+"""Weights of the official (NVlabs) PyTorch Conv-TT-LSTM code <-> `VideoPredictor`.
+
+The official code: https://github.com/NVlabs/conv-tt-lstm (`code/convlstmnet.py`, `eval_paper/`).
 
 The official state_dict names each cell `layers.b{block}l{layer}`; a Conv-TT-LSTM
 cell holds `layers.{0..N-2}` (tensor-train cores), `layers.{N-1}` (gate conv)
@@ -11,8 +13,6 @@ import os
 import re
 
 import numpy as np
-
-from ctt_keras.models import VideoPredictor
 
 _CELL_KEY = re.compile(r"^layers\.b(\d+)l(\d+)\.(.+)\.(weight|bias)$")
 
@@ -61,8 +61,26 @@ def load_state_dict(source):
     return state
 
 
+def _parameter(state, key):
+    """`state[key]`, or a ValueError naming the missing parameter (a damaged or partial checkpoint)."""
+    try:
+        return state[key]
+    except KeyError:
+        raise ValueError(f"the checkpoint is missing the parameter '{key}' (damaged or incomplete).") from None
+
+
 def infer_config(state):
-    """Infers the `VideoPredictor` architecture from official parameter names and shapes."""
+    """Infers the `VideoPredictor` architecture from official parameter names and shapes.
+
+    Returns:
+        `(config, frame_channels)`: `config` holds `VideoPredictor` arguments (`cell`,
+        `layers_per_block`, `hidden_channels`, `skip_stride`, `kernel_size` and, for
+        Conv-TT-LSTM cells, `order`, `steps`, `rank`).
+
+    Raises:
+        ValueError: the names and shapes describe no network of the official code (the
+            message names the missing parameter or the part that does not fit).
+    """
     cells = {}
     for key in state:
         match = _CELL_KEY.match(key)
@@ -81,19 +99,19 @@ def infer_config(state):
     config = {"layers_per_block": tuple(layers_per_block)}
     if "conv" in first:
         config["cell"] = "convlstm"
-        gate = lambda b, l: state[f"layers.b{b}l{l}.conv.weight"]  # noqa: E731
+        gate = lambda b, l: _parameter(state, f"layers.b{b}l{l}.conv.weight")  # noqa: E731
         extra = lambda b: 0  # noqa: E731  (input channels = conv input - hidden)
     else:
         config["cell"] = "convttlstm"
         order = len([p for p in first if p.startswith("layers_.")])
         if order < 1:
             raise ValueError("cell b0l0 has neither 'conv' (ConvLSTM) nor 'layers_.*' (Conv-TT-LSTM) parameters.")
-        u0 = state["layers.b0l0.layers_.0.weight"]
+        u0 = _parameter(state, "layers.b0l0.layers_.0.weight")
         if u0.ndim != 5:
             raise ValueError(f"'layers.b0l0.layers_.0.weight' must be a 5-D Conv3d weight, got shape {u0.shape}.")
         rank, window = u0.shape[0], u0.shape[-1]
         config.update(order=order, steps=order + window - 1, rank=rank)
-        gate = lambda b, l: state[f"layers.b{b}l{l}.layers.{order - 1}.weight"]  # noqa: E731
+        gate = lambda b, l: _parameter(state, f"layers.b{b}l{l}.layers.{order - 1}.weight")  # noqa: E731
         extra = lambda b: rank  # noqa: E731
     hidden = []
     inputs = []
@@ -103,27 +121,35 @@ def infer_config(state):
         inputs.append(w.shape[1] - extra(b) - (hidden[b] if config["cell"] == "convlstm" else 0))
     config["hidden_channels"] = tuple(hidden)
     config["kernel_size"] = int(gate(0, 0).shape[-1])
-    head = state.get("layers.output.weight")
-    if head is None:
-        raise ValueError("missing the head parameter 'layers.output.weight'.")
+    head = _parameter(state, "layers.output.weight")
+    if head.ndim != 4 or head.shape[2:] != (1, 1):
+        raise ValueError(f"the head 'layers.output.weight' must be a 1x1 Conv2d weight, got shape {head.shape}.")
     frame_channels = head.shape[0]
     if inputs[0] != frame_channels:
         raise ValueError(
             f"first cell reads {inputs[0]} channels but the head writes {frame_channels}: not one network."
         )
+    # What each block hands on (to the next block, the last one to the head) under each skip_stride.
     stage_inputs = inputs[1:] + [head.shape[1]]
+    fitting_blocks = []
     for stride in [None] + list(range(1, num_blocks)):
         expected = []
         for b in range(num_blocks):
             expected.append(hidden[b] + (hidden[b - stride] if stride is not None and b >= stride else 0))
         if expected == stage_inputs:
             config["skip_stride"] = stride
-            break
-    else:
+            return config, int(frame_channels)
+        if expected[:-1] == stage_inputs[:-1]:
+            fitting_blocks.append((stride, expected[-1]))
+    if fitting_blocks:
+        stride, last = fitting_blocks[0]
         raise ValueError(
-            f"the block input channels {stage_inputs} fit no skip_stride for hidden channels {hidden}."
+            f"the head 'layers.output.weight' reads {head.shape[1]} channels but the last block gives {last} "
+            f"(skip_stride {stride}): the head's shape {tuple(head.shape)} does not fit the cells."
         )
-    return config, int(frame_channels)
+    raise ValueError(
+        f"the block input channels {stage_inputs[:-1]} fit no skip_stride for hidden channels {hidden}."
+    )
 
 
 def _cell_parameters(cell_type, cell, name):
@@ -219,6 +245,8 @@ def from_nvlabs(source, frame_shape=None, output_sigmoid=False, **model_kwargs):
 
     >>> model = from_nvlabs("convttlstm-mnist.pt", frame_shape=(64, 64, 1))
     """
+    from ctt_keras.models import VideoPredictor  # here: the models import the zoo, which imports this module
+
     state = load_state_dict(source)
     config, channels = infer_config(state)
     if frame_shape is None:

@@ -13,7 +13,14 @@ In both, tensors are pickled as calls to `torch._utils._rebuild_tensor_v2`
 whose first argument is a persistent reference to a typed storage. This module
 unpickles with an allow-list: only the handful of globals a tensor needs are
 resolved (to our own NumPy-based stand-ins, never to torch); any other global
-is refused before anything is called.
+is refused before anything is called, and the BUILD opcode may only restore
+the attributes of a fresh `OrderedDict` (a state_dict's `_metadata`).
+
+Sizes are checked before memory is allocated: a storage may not declare more
+bytes than the file holds, a tensor may not view more elements than its
+storage holds, and the members of a zip archive may not expand to more than
+`_MAX_EXPANSION` times the archive's own size (`torch.save` stores them
+uncompressed). A file that breaks these rules raises `TorchCheckpointError`.
 """
 
 import collections
@@ -27,6 +34,9 @@ import numpy as np
 __all__ = ["read_torch_checkpoint", "TorchCheckpointError", "UnsafeCheckpointError"]
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+# Bounds on what a zip archive may expand to: `_MAX_EXPANSION` times its own size, at least `_MIN_BUDGET`.
+_MAX_EXPANSION = 16
+_MIN_BUDGET = 1 << 20
 _LEGACY_PROTOCOL = 1001
 
 # Storage class name -> NumPy dtype. bfloat16 has no NumPy dtype; it is read as
@@ -67,7 +77,10 @@ class _StorageType:
 
 
 class _Storage:
-    """A flat, typed storage: a 1-D NumPy array plus the storage type it came from."""
+    """A flat, typed storage: a 1-D NumPy array plus the storage type it came from.
+
+    `array=None` is a placeholder (the first pass over a legacy file, which only learns storage types).
+    """
 
     def __init__(self, storage_type, array):
         self.storage_type = storage_type
@@ -88,6 +101,17 @@ def _rebuild_tensor(storage, storage_offset, size, stride, *unused):
             f"negative size/stride/offset in tensor: size={size}, stride={stride}, offset={storage_offset}"
         )
     flat = storage.array
+    if flat is None:
+        return None
+    numel = 1
+    for n in size:
+        numel *= n
+    if numel > flat.shape[0]:
+        # Overlapping (e.g. stride-0) views of a small storage: a copy could be any size at all.
+        raise TorchCheckpointError(
+            f"tensor of size {size} (stride {stride}) declares {numel} elements but its storage holds "
+            f"{flat.shape[0]}: refusing to materialise an overlapping view"
+        )
     if 0 in size:
         array = np.zeros(size, dtype=flat.dtype)
     else:
@@ -131,8 +155,13 @@ _ALLOWED_GLOBALS = {
 }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+class _RestrictedUnpickler(pickle._Unpickler):
     """Unpickler that resolves only allow-listed globals and typed-storage references.
+
+    The pure-Python unpickler is used because its opcode table can be restricted: BUILD (which sets
+    attributes or calls `__setstate__`) would otherwise let a file change an allow-listed function, a
+    storage type or an array for the rest of the process. Checkpoint pickles are small (the tensors'
+    bytes are stored apart), so its speed does not matter.
 
     Args:
         file: binary file object positioned at a pickle.
@@ -140,9 +169,23 @@ class _RestrictedUnpickler(pickle.Unpickler):
             for the persistent ids of tensors.
     """
 
+    dispatch = dict(pickle._Unpickler.dispatch)
+
     def __init__(self, file, load_storage):
         super().__init__(file)
         self._load_storage = load_storage
+
+    def _load_build(self):
+        state, target = self.stack[-1], self.stack[-2]
+        if (type(target) is not collections.OrderedDict or type(state) is not dict
+                or not all(isinstance(k, str) and not k.startswith("__") for k in state)):
+            raise UnsafeCheckpointError(
+                f"refusing the pickle BUILD opcode on {type(target).__name__} with a {type(state).__name__} "
+                "state: a checkpoint may only restore the attributes of an OrderedDict (e.g. _metadata)"
+            )
+        pickle._Unpickler.load_build(self)
+
+    dispatch[pickle.BUILD[0]] = _load_build
 
     def find_class(self, module, name):
         if module == "torch" and name in _STORAGE_DTYPES:
@@ -175,7 +218,28 @@ def _unpickle(file, load_storage):
         raise TorchCheckpointError(f"corrupt or truncated pickle: {type(error).__name__}: {error}") from error
 
 
-def _read_zip(path, zf):
+class _ZipBudget:
+    """How many decompressed bytes an archive may still produce (bounded by what the file can hold)."""
+
+    def __init__(self, path, archive_bytes):
+        self.path = path
+        self.archive_bytes = archive_bytes
+        self.remaining = max(_MAX_EXPANSION * archive_bytes, _MIN_BUDGET)
+
+    def read(self, zf, name):
+        info = zf.getinfo(name)
+        if info.file_size > self.remaining:
+            raise TorchCheckpointError(
+                f"{self.path}: member '{name}' would expand to {info.file_size} bytes from an archive of "
+                f"{self.archive_bytes} bytes (more than {_MAX_EXPANSION}x what the file holds): refusing it"
+            )
+        self.remaining -= info.file_size
+        with zf.open(info) as member:  # zipfile stops at the declared size and checks the CRC
+            return member.read()
+
+
+def _read_zip(path, zf, archive_bytes):
+    budget = _ZipBudget(path, archive_bytes)
     names = zf.namelist()
     pickles = [n for n in names if n == "data.pkl" or n.endswith("/data.pkl")]
     if len(pickles) != 1:
@@ -183,7 +247,7 @@ def _read_zip(path, zf):
     prefix = pickles[0][: -len("data.pkl")]
     byteorder = "little"
     if prefix + "byteorder" in names:
-        byteorder = zf.read(prefix + "byteorder").decode("ascii").strip()
+        byteorder = budget.read(zf, prefix + "byteorder").decode("ascii", "replace").strip()
         if byteorder not in ("little", "big"):
             raise TorchCheckpointError(f"{path}: unknown byteorder {byteorder!r}")
     cache = {}
@@ -192,21 +256,22 @@ def _read_zip(path, zf):
         if key not in cache:
             member = f"{prefix}data/{key}"
             try:
-                raw = zf.read(member)
+                stored = zf.getinfo(member).file_size
             except KeyError:
                 raise TorchCheckpointError(
                     f"{path}: storage '{member}' is missing from the archive"
                 ) from None
             dtype = storage_type.dtype.newbyteorder("<" if byteorder == "little" else ">")
-            if len(raw) % dtype.itemsize or len(raw) // dtype.itemsize < numel:
+            if numel < 0 or stored % dtype.itemsize or stored // dtype.itemsize < numel:
                 raise TorchCheckpointError(
-                    f"{path}: storage '{key}' has {len(raw)} bytes, expected {numel} x {dtype.itemsize}"
+                    f"{path}: storage '{key}' has {stored} bytes, expected {numel} x {dtype.itemsize}"
                 )
+            raw = budget.read(zf, member)
             array = np.frombuffer(raw, dtype=dtype).astype(storage_type.dtype, copy=False)
             cache[key] = _Storage(storage_type, array)
         return cache[key]
 
-    return _unpickle(io.BytesIO(zf.read(pickles[0])), load_storage)
+    return _unpickle(io.BytesIO(budget.read(zf, pickles[0])), load_storage)
 
 
 def _read_legacy(path, data):
@@ -225,13 +290,18 @@ def _read_legacy(path, data):
     little = sys_info.get("little_endian", True) if isinstance(sys_info, dict) else True
     object_start = stream.tell()
 
-    # First pass: learn each storage's type (needed to size its bytes); tensors are
-    # rebuilt from placeholder storages and thrown away.
+    # First pass: learn each storage's type (needed to size its bytes) from placeholders that hold
+    # nothing; a storage that declares more bytes than the whole file is refused here.
     types = {}
 
     def record_type(storage_type, key, numel, view_metadata):
+        if numel < 0 or numel * storage_type.dtype.itemsize > len(data):
+            raise TorchCheckpointError(
+                f"{path}: storage '{key}' declares {numel} elements ({numel * storage_type.dtype.itemsize} "
+                f"bytes) but the file has only {len(data)} bytes"
+            )
         types[key] = storage_type
-        return _Storage(storage_type, np.zeros(numel, dtype=storage_type.dtype))
+        return _Storage(storage_type, None)
 
     _unpickle(stream, record_type)
     keys = _unpickle(stream, no_storage)
@@ -244,8 +314,13 @@ def _read_legacy(path, data):
             raise TorchCheckpointError(f"{path}: truncated before the data of storage '{key}'")
         (numel,) = struct.unpack("<q", header)
         dtype = types[key].dtype.newbyteorder("<" if little else ">")
+        left = len(data) - stream.tell()
+        if numel < 0 or numel * dtype.itemsize > left:
+            raise TorchCheckpointError(
+                f"{path}: storage '{key}' declares {numel} elements but only {left} bytes of the file remain"
+            )
         raw = stream.read(numel * dtype.itemsize)
-        if numel < 0 or len(raw) != numel * dtype.itemsize:
+        if len(raw) != numel * dtype.itemsize:
             raise TorchCheckpointError(
                 f"{path}: truncated data of storage '{key}' ({numel} elements expected)"
             )
@@ -298,9 +373,9 @@ def read_torch_checkpoint(path):
     if zipfile.is_zipfile(io.BytesIO(data)):
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                return _read_zip(path, zf)
+                return _read_zip(path, zf, len(data))
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as error:
             raise TorchCheckpointError(f"{path}: corrupt zip archive: {error}") from error
-    if data[:6] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):  # a zip's local-file or end-of-archive signature
         raise TorchCheckpointError(f"{path}: truncated or corrupt zip archive")
     return _read_legacy(path, data)

@@ -6,6 +6,7 @@ from keras import ops
 from ctt_keras.layers import _common
 from ctt_keras.losses import L1L2Loss
 from ctt_keras.models._frame_recurrent import FrameRecurrentModel, check_frame_shape
+from ctt_keras.zoo.preset_mixin import PresetMixin
 
 __all__ = ["EarlyActivityRecognizer", "FRAMES", "LOGITS"]
 
@@ -15,7 +16,7 @@ DEFAULT_PREDICTION_WEIGHT = 10.0
 
 
 @keras.saving.register_keras_serializable(package="ctt_keras")
-class EarlyActivityRecognizer(FrameRecurrentModel):
+class EarlyActivityRecognizer(PresetMixin, FrameRecurrentModel):
     """Recognises an activity from the start of a video while predicting how the video goes on.
 
     The paper's early-activity-recognition network (its Something-Something V2

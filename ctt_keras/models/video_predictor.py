@@ -6,12 +6,13 @@ from keras import ops
 from ctt_keras.layers import _common
 from ctt_keras.losses import L1L2Loss
 from ctt_keras.models._frame_recurrent import CELL_TYPES, FrameRecurrentModel, check_frame_shape
+from ctt_keras.zoo.preset_mixin import PresetMixin
 
 __all__ = ["CELL_TYPES", "VideoPredictor"]
 
 
 @keras.saving.register_keras_serializable(package="ctt_keras")
-class VideoPredictor(FrameRecurrentModel):
+class VideoPredictor(PresetMixin, FrameRecurrentModel):
     """The paper's video-prediction network: stacked recurrent cells with skips and a 1x1 head.
 
     Blocks of recurrent cells run at full frame resolution. The first cell of

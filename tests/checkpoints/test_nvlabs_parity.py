@@ -1,4 +1,4 @@
-"""Parity with the official PyTorch code: the test vectors of ../shared/reference/nvlabs (SPEC §8).
+"""Parity with the official PyTorch code: the test vectors of tests/data/nvlabs.
 
 These are the project's most important tests: outputs to 1e-5 absolute, gradients
 to 1e-4 relative, for all three reference networks.
@@ -178,3 +178,31 @@ def test_official_pt_checkpoints_reproduce_the_vectors(nvlabs_dir, checkpoint, v
     np.testing.assert_allclose(
         model.predict_frames(nhwc(data["input"]), 10).numpy(), nhwc(data["output"]), atol=1e-5, rtol=0
     )
+
+
+# --- Damaged state_dicts are diagnosed as what they are. ---
+
+
+@pytest.mark.parametrize("key", ["layers.b0l0.layers_.0.weight", "layers.b0l0.layers.2.weight"])
+def test_missing_cell_parameter_is_named(nvlabs_dir, key):
+    state = load_state_dict(str(nvlabs_dir / "vectors_tiny2.npz"))
+    del state[key]
+    with pytest.raises(ValueError, match=f"missing the parameter '{key}'"):
+        infer_config(state)
+
+
+def test_missing_convlstm_gate_is_named(nvlabs_dir):
+    state = load_state_dict(str(nvlabs_dir / "vectors_small_convlstm_sig.npz"))
+    del state["layers.b2l0.conv.weight"]
+    with pytest.raises(ValueError, match="missing the parameter 'layers.b2l0.conv.weight'"):
+        infer_config(state)
+
+
+@pytest.mark.parametrize("vectors, channels, expected", [("tiny2", 9, 8), ("small_skip", 7, 10)])
+def test_wrong_head_shape_is_called_a_head_problem(nvlabs_dir, vectors, channels, expected):
+    state = load_state_dict(str(nvlabs_dir / f"vectors_{vectors}.npz"))
+    state["layers.output.weight"] = np.zeros((1, channels, 1, 1), np.float32)
+    with pytest.raises(ValueError, match=rf"head 'layers.output.weight' reads {channels} channels but the "
+                                         rf"last block gives {expected}") as error:
+        infer_config(state)
+    assert "skip_stride" not in str(error.value).split("(")[0]

@@ -1,7 +1,9 @@
 """Tests for the torch-free `.pt` reader: real official checkpoints and hand-crafted pickles."""
 
 import collections
+import contextlib
 import struct
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -40,8 +42,8 @@ def test_official_checkpoints_match_reference_state_dict(nvlabs_dir, filename):
         np.testing.assert_array_equal(state[key], value, err_msg=key)
 
 
-def test_lpips_linear_layers_load(shared_data_dir):
-    state = read_torch_checkpoint(shared_data_dir / "lpips" / "weights" / "v0.1" / "alex.pth")
+def test_lpips_linear_layers_load(test_data_dir):
+    state = read_torch_checkpoint(test_data_dir / "lpips" / "weights" / "v0.1" / "alex.pth")
     assert [v.shape for v in state.values()] == [(1, c, 1, 1) for c in (64, 192, 384, 256, 256)]
 
 
@@ -62,6 +64,13 @@ class _PersId:
         self.pid = pid
 
 
+class _Build:
+    """`obj` followed by `state` and the BUILD opcode (what `__setstate__`/`__dict__` restoring pickles)."""
+
+    def __init__(self, obj, state):
+        self.obj, self.state = obj, state
+
+
 def _emit(obj, out):
     if isinstance(obj, _Global):
         out += b"c" + f"{obj.module}\n{obj.name}\n".encode()
@@ -72,12 +81,19 @@ def _emit(obj, out):
     elif isinstance(obj, _PersId):
         _emit(obj.pid, out)
         out += b"Q"
+    elif isinstance(obj, _Build):
+        _emit(obj.obj, out)
+        _emit(obj.state, out)
+        out += b"b"
     elif obj is None:
         out += b"N"
     elif isinstance(obj, bool):
         out += b"\x88" if obj else b"\x89"
-    elif isinstance(obj, int):
+    elif isinstance(obj, int) and -2**31 <= obj < 2**31:
         out += b"J" + struct.pack("<i", obj)
+    elif isinstance(obj, int):  # LONG1: what pickle writes for integers beyond 32 bits
+        data = obj.to_bytes((obj.bit_length() + 8) // 8, "little", signed=True)
+        out += b"\x8a" + bytes([len(data)]) + data
     elif isinstance(obj, str):
         data = obj.encode()
         out += b"X" + struct.pack("<I", len(data)) + data
@@ -251,3 +267,149 @@ def test_not_a_checkpoint(tmp_path):
     path.write_bytes(b"this is not a checkpoint at all")
     with pytest.raises(TorchCheckpointError):
         read_torch_checkpoint(path)
+
+
+# --- Memory bombs: refused from what the file declares, before anything that size is allocated. ---
+
+
+@contextlib.contextmanager
+def _allocation_budget(limit=32 << 20):
+    """Fails if the block allocates more than `limit` bytes at its peak (NumPy and Python objects alike)."""
+    tracemalloc.start()
+    try:
+        yield
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < limit, f"peak allocation {peak} bytes"
+
+
+def test_legacy_storage_larger_than_the_file_is_refused_before_allocating(tmp_path):
+    # A few hundred bytes that declare a storage of 2**48 floats (1 PiB): once answered by np.zeros.
+    pid = ("storage", _Global("torch", "FloatStorage"), "0", "cpu", 2**48)
+    path = tmp_path / "bomb.pt"
+    path.write_bytes(_legacy_bytes({"w": _tensor(pid, 0, (4,), (1,))}, {"0": np.zeros(4, np.float32)}))
+    assert path.stat().st_size < 1000
+    with _allocation_budget(), pytest.raises(TorchCheckpointError, match="storage '0' declares 2814749767106"
+                                                                          "56 elements"):
+        read_torch_checkpoint(path)
+
+
+def test_legacy_storage_size_header_beyond_the_file_is_refused(tmp_path):
+    data = bytearray(_legacy_bytes({"w": _tensor(("storage", _Global("torch", "FloatStorage"), "0", "cpu", 4),
+                                                 0, (4,), (1,))}, {"0": np.zeros(4, np.float32)}))
+    data[-24:-16] = struct.pack("<q", 2**60)  # the 8-byte element count before the storage's bytes
+    (tmp_path / "m.pt").write_bytes(bytes(data))
+    with _allocation_budget(), pytest.raises(TorchCheckpointError, match="storage '0'"):
+        read_torch_checkpoint(tmp_path / "m.pt")
+
+
+@pytest.mark.parametrize("layout", ["zip", "legacy"])
+def test_zero_stride_view_larger_than_its_storage_is_refused(tmp_path, layout):
+    # 4 stored floats viewed as 2**24 x 2**24 with stride 0: a copy would be 1 PiB.
+    pid = ("storage", _Global("torch", "FloatStorage"), "0", "cpu", 4)
+    obj = {"w": _tensor(pid, 0, (2**24, 2**24), (0, 0))}
+    path = tmp_path / "m.pt"
+    if layout == "zip":
+        _write_zip(path, obj, {"0": np.zeros(4, np.float32)})
+    else:
+        path.write_bytes(_legacy_bytes(obj, {"0": np.zeros(4, np.float32)}))
+    with _allocation_budget(), pytest.raises(TorchCheckpointError, match="281474976710656 elements .* 4"):
+        read_torch_checkpoint(path)
+
+
+def _write_deflated_member(zf, name, size, chunk=1 << 20):
+    """Streams `size` zero bytes into a deflated member, never holding more than `chunk` bytes."""
+    info = zipfile.ZipInfo(name)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    zeros = bytes(chunk)
+    with zf.open(info, "w", force_zip64=True) as member:
+        for start in range(0, size, chunk):
+            member.write(zeros[: min(chunk, size - start)])
+
+
+@pytest.mark.parametrize("member", ["storage", "pickle"])
+def test_deflate_bomb_is_refused_without_expanding_it(tmp_path, member):
+    numel = 16 << 20  # 64 MiB of float32, from a ~65 kB archive
+    pid = ("storage", _Global("torch", "FloatStorage"), "0", "cpu", numel)
+    path = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(path, "w") as zf:
+        if member == "pickle":
+            info = zipfile.ZipInfo("archive/data.pkl")
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w", force_zip64=True) as out:
+                out.write(b"\x80\x02]q\x00(")  # a list ...
+                for _ in range(64):
+                    out.write(b"N" * (1 << 20))  # ... of 64 Mi Nones
+                out.write(b"e.")
+        else:
+            zf.writestr("archive/data.pkl", _pickle({"w": _tensor(pid, 0, (4,), (1,))}))
+            _write_deflated_member(zf, "archive/data/0", numel * 4)
+    assert path.stat().st_size < 1 << 20
+    with _allocation_budget(), pytest.raises(TorchCheckpointError, match="expand"):
+        read_torch_checkpoint(path)
+
+
+def test_declared_size_beyond_the_member_is_refused_before_reading(tmp_path):
+    pid = ("storage", _Global("torch", "FloatStorage"), "0", "cpu", 2**40)
+    _write_zip(tmp_path / "m.pt", {"w": _tensor(pid, 0, (4,), (1,))}, {"0": np.zeros(4, np.float32)})
+    with _allocation_budget(), pytest.raises(TorchCheckpointError, match="storage '0' has 16 bytes"):
+        read_torch_checkpoint(tmp_path / "m.pt")
+
+
+# --- Damaged files are diagnosed as what they are. ---
+
+
+def test_truncated_zip_checkpoint_is_called_a_truncated_zip(nvlabs_dir, tmp_path):
+    data = (nvlabs_dir / "nvlabs_tiny2_eval_paper_format.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(TorchCheckpointError, match="cut.pt: truncated or corrupt zip archive"):
+        read_torch_checkpoint(tmp_path / "cut.pt")
+
+
+# --- BUILD may only restore attributes of a fresh OrderedDict (a state_dict's `_metadata`). ---
+
+
+@pytest.mark.parametrize("state", [{"planted": 1}, (None, {"__defaults__": (1, 2, 3)})],
+                         ids=["dict-state", "slot-state"])
+@pytest.mark.parametrize("layout", ["zip", "legacy"])
+def test_build_on_an_allow_listed_function_is_refused(tmp_path, state, layout):
+    from ctt_keras.checkpoints import torch_reader
+
+    target = torch_reader._ALLOWED_GLOBALS[("torch._utils", "_rebuild_parameter")]
+    before = (dict(getattr(target, "__dict__", {})), getattr(target, "__defaults__", None))
+    obj = {"w": _Build(_Global("torch._utils", "_rebuild_parameter"), state)}
+    path = tmp_path / "m.pt"
+    if layout == "zip":
+        _write_zip(path, obj, {})
+    else:
+        path.write_bytes(_legacy_bytes(obj, {}))
+    with pytest.raises(UnsafeCheckpointError, match="BUILD"):
+        read_torch_checkpoint(path)
+    assert (dict(getattr(target, "__dict__", {})), getattr(target, "__defaults__", None)) == before
+
+
+def test_build_on_a_storage_type_or_tensor_is_refused(tmp_path):
+    pid = ("storage", _Global("torch", "FloatStorage"), "0", "cpu", 4)
+    for obj in ({"t": _Build(_Global("torch", "FloatStorage"), {"dtype": "object"})},
+                {"t": _Build(_tensor(pid, 0, (4,), (1,)), (1, (2,), None, False, "x"))}):
+        _write_zip(tmp_path / "m.pt", obj, {"0": np.zeros(4, np.float32)})
+        with pytest.raises(UnsafeCheckpointError, match="BUILD"):
+            read_torch_checkpoint(tmp_path / "m.pt")
+
+
+def test_state_dict_metadata_attribute_is_still_restored(tmp_path):
+    # torch pickles a state_dict as an OrderedDict plus BUILD({"_metadata": ...}): that must keep working.
+    pid = ("storage", _Global("torch", "FloatStorage"), "0", "cpu", 4)
+    ordered = _Build(_Call(_Global("collections", "OrderedDict")), {"_metadata": {"": {"version": 1}}})
+    out = bytearray(b"\x80\x02")
+    _emit(ordered, out)
+    _emit("w", out)
+    _emit(_tensor(pid, 0, (4,), (1,)), out)
+    out += b"s."  # SETITEM
+    with zipfile.ZipFile(tmp_path / "m.pt", "w") as zf:
+        zf.writestr("archive/data.pkl", bytes(out))
+        zf.writestr("archive/data/0", np.arange(4, dtype=np.float32).tobytes())
+    loaded = read_torch_checkpoint(tmp_path / "m.pt")
+    assert isinstance(loaded, collections.OrderedDict) and loaded._metadata == {"": {"version": 1}}
+    np.testing.assert_array_equal(loaded["w"], np.arange(4, dtype=np.float32))

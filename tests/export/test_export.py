@@ -1,6 +1,6 @@
 """SavedModel export for TensorFlow Serving, checked against the Keras model and the official vectors.
 
-The exported network is the official test network `tiny2` (../shared/reference/nvlabs), converted from
+The exported network is the official test network `tiny2` (tests/data/nvlabs), converted from
 its `.pt`, so the served numbers are compared with the official PyTorch outputs as well.
 """
 

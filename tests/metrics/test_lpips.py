@@ -12,19 +12,19 @@ from PIL import Image
 from ctt_keras.metrics import LPIPS, lpips
 from ctt_keras.metrics import lpips_weights
 
-# Official LPIPS v0.1 on the example images: d(ref, p0), d(ref, p1) (../shared/data/README.md).
+# Official LPIPS v0.1 on the example images: d(ref, p0), d(ref, p1) (tests/data/README.md).
 _OFFICIAL = {"alex": (0.7219, 0.1376), "squeeze": (0.7110, 0.1479)}
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _image(shared_data_dir, name):
-    path = shared_data_dir / "lpips" / "images" / f"{name}.png"
+def _image(test_data_dir, name):
+    path = test_data_dir / "lpips" / "images" / f"{name}.png"
     return np.asarray(Image.open(path).convert("RGB"), dtype=np.float32)[None] / 255.0
 
 
 @pytest.fixture(scope="module")
-def examples(shared_data_dir):
-    ref, p0, p1 = (_image(shared_data_dir, n) for n in ("ex_ref", "ex_p0", "ex_p1"))
+def examples(test_data_dir):
+    ref, p0, p1 = (_image(test_data_dir, n) for n in ("ex_ref", "ex_p0", "ex_p1"))
     return np.concatenate([ref, ref]), np.concatenate([p0, p1])
 
 
@@ -142,11 +142,12 @@ def test_bundle_has_licences_and_recorded_checksums():
         assert f"{digest}  {net}.npz" in readme
 
 
+@pytest.mark.lpips_source  # the ImageNet backbones are not in the repository (tests/data/README.md)
 @pytest.mark.parametrize("net", ["alex", "squeeze"])
-def test_conversion_reproduces_the_bundle(shared_data_dir, tmp_path, net):
+def test_conversion_reproduces_the_bundle(lpips_source_dir, tmp_path, net):
     spec = importlib.util.spec_from_file_location("convert_lpips", _REPO / "tools" / "convert_lpips.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    tool.main(["--lpips-dir", str(shared_data_dir / "lpips"), "--nets", net, "--output-dir", str(tmp_path)])
+    tool.main(["--lpips-dir", str(lpips_source_dir), "--nets", net, "--output-dir", str(tmp_path)])
     assert hashlib.sha256((tmp_path / f"{net}.npz").read_bytes()).hexdigest() == lpips_weights.SHA256[net]
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{net}.npz"]

@@ -9,8 +9,8 @@ from pipelines import kth
 from tests.pipelines import kth_fixtures as fake
 
 
-def test_parse_real_sequences_file(shared_data_dir):
-    seq = kth.parse_sequences_file(shared_data_dir / "kth" / "00sequences.txt")
+def test_parse_real_sequences_file(test_data_dir):
+    seq = kth.parse_sequences_file(test_data_dir / "kth" / "00sequences.txt")
     assert len(seq.segments) == 599 and seq.missing == ["person13_handclapping_d3"]
     assert sum(len(r) for r in seq.segments.values()) == 594 * 4 + 5 * 3
     assert seq.segments["person01_boxing_d1"] == [(0, 95), (95, 185), (185, 245), (245, 360)]

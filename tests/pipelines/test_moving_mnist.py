@@ -85,7 +85,7 @@ def test_render_matches_scatter_implementation():
 
 
 def test_bundled_digits_have_canonical_md5():
-    # md5s of the uncompressed original files, from the shared data README.
+    # The canonical md5s of the uncompressed original IDX files.
     for split, md5 in (("train", "6bbc9ace898e44ae57da46a324031adb"),
                        ("test", "2646ac647ad5339dbf082846283269ea")):
         images = mnist_digits.load_digits(split)

@@ -14,8 +14,8 @@ from tests.pipelines import ssv2_fixtures as fake
 SUBSET = [16, 149, 47]  # new labels 0, 1, 2
 
 
-def test_subset41_matches_the_reference_table(shared_data_dir):
-    table = (shared_data_dir.parent / "reference" / "ssv2_subset.md").read_text()
+def test_subset41_matches_the_reference_table(test_data_dir):
+    table = (test_data_dir / "ssv2_subset.md").read_text()
     listed = re.search(r"Ids in order: ([\d,]+)", table).group(1)
     assert ssv2.SUBSET_41_IDS == tuple(int(i) for i in listed.split(","))
     rows = re.findall(r"^\| \d+ \| [^|]+ \| [^|]+ \| (\d+) \|", table, flags=re.M)

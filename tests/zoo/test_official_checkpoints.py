@@ -1,7 +1,7 @@
 """Presets built from official PyTorch checkpoints: converted once without torch, cached, checked.
 
 The official `convttlstm-mnist.pt` / `convttlstm-kth.pt` cannot be downloaded here, so these tests use
-the official test network `tiny2` (../shared/reference/nvlabs) through a registered preset that is set
+the official test network `tiny2` (tests/data/nvlabs) through a registered preset that is set
 up exactly like the built-in official presets (config + metadata with `official_checkpoint`, no weights).
 """
 
@@ -32,7 +32,7 @@ def forbid_conversion(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the checkpoint was converted again instead of reusing the cache")
 
-    monkeypatch.setattr(checkpoints, "load_state_dict", refuse)
+    monkeypatch.setattr(checkpoints.official, "read_checkpoint", refuse)
 
 
 def test_load_from_a_path_converts_once_and_caches(tiny2_preset, nvlabs_dir, vectors, keras_home,

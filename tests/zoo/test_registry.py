@@ -1,14 +1,14 @@
 """The preset registry: built-in presets, list / info / load / register, remote weights, bad input."""
 
 import json
-import os
 import shutil
+import subprocess
+import sys
 
-import keras
 import numpy as np
 import pytest
 
-from ctt_keras import zoo
+from ctt_keras import checkpoints, zoo
 from ctt_keras.losses import L1L2Loss
 from ctt_keras.models import EarlyActivityRecognizer, VideoPredictor
 from tests.zoo.conftest import write_config_only_preset
@@ -19,7 +19,7 @@ MODEL_CLASS = {name: EarlyActivityRecognizer if name.startswith("ssv2_") else Vi
                for name in BUILTIN}
 PAPER = dict(layers_per_block=(3, 3, 3, 3), hidden_channels=(32, 48, 48, 32), skip_stride=2,
              kernel_size=(5, 5))
-# SPEC §3: the paper's networks at one channel.
+# The paper's networks at one channel (the official code's parameter counts).
 PAPER_PARAMS = {"convttlstm": 2_687_281, "convlstm": 3_973_201}
 REQUIRED_METADATA = ("name", "dataset", "frame_shape", "context_frames", "future_frames", "license", "source",
                      "weights_file", "weights_sha256", "metrics", "training_command")
@@ -74,7 +74,10 @@ def test_official_presets_carry_the_nvidia_licence_and_conversion_route(name, ch
     assert info["official_checkpoint"]["file"] == checkpoint
     assert info["official_checkpoint"]["license"] == zoo.NVIDIA_LICENSE
     assert info["official_checkpoint"]["output_sigmoid"] is False
-    assert info["weights_status"].startswith("unavailable")
+    # NVIDIA's published links (eval_paper/README.md of the official code), fetched on first use.
+    assert info["official_checkpoint"]["url"].startswith("https://drive.google.com/file/d/")
+    assert info["weights_status"].startswith(
+        f"downloadable on first load from {info['official_checkpoint']['download_url']}")
 
 
 def test_unknown_preset_lists_the_available_names():
@@ -92,9 +95,11 @@ def test_missing_weights_say_which_file_to_put_where(name, keras_home):
         zoo.load(name)
     message = str(error.value)
     assert "weights=False" in message
-    if name == "mmnist_convttlstm":
+    if name == "mmnist_convttlstm":  # offline: the download fails, the message says what to do by hand
+        assert isinstance(error.value, zoo.DownloadError) and "no network" in message
         assert str(keras_home / "models" / "convttlstm-mnist.pt") in message
         assert "weights='path/to/convttlstm-mnist.pt'" in message
+        assert "https://drive.google.com/file/d/1MnK1ftUJgB0H4QOS-k4CVkwtBUjHtSO-" in message
     else:
         assert str(zoo.BUILTIN_DIR / name) in message and zoo.WEIGHTS_FILE in message
 
@@ -162,59 +167,45 @@ def test_weights_from_another_architecture_are_refused(tmp_path):
         zoo.load("p", weights=tmp_path / "nowhere.weights.h5")
 
 
-# -- remote weights (keras.utils.get_file is always mocked: no test touches the network) ----------
+# -- remote weights (served by a real HTTP server on 127.0.0.1) ------------------------------------
 
 
 @pytest.fixture
-def remote_preset(tmp_path):
-    """A registered preset whose weights are fetched from a URL, plus the true weights file."""
+def remote_preset(tmp_path, http_server):
+    """A registered preset whose weights are fetched from the local server, plus the true weights file."""
     model = small_model(name="remote")
     model.save_weights(tmp_path / "served.weights.h5")
-    metadata = {"weights_url": "https://example.invalid/remote.weights.h5",
+    http_server.routes["/remote.weights.h5"] = ("file", (tmp_path / "served.weights.h5").read_bytes())
+    metadata = {"weights_url": http_server.url("/remote.weights.h5"),
                 "weights_sha256": zoo.sha256_of(tmp_path / "served.weights.h5")}
     zoo.register("remote", write_config_only_preset(tmp_path / "remote", model, metadata))
     return model, tmp_path / "served.weights.h5"
 
 
-def mock_download(monkeypatch, source, calls):
-    """Mocks keras.utils.get_file: 'downloads' `source` into the cache (or fails when source is None)."""
-
-    def mocked_get_file(fname, origin, file_hash, hash_algorithm, cache_subdir, cache_dir):
-        calls.append(dict(fname=fname, origin=origin, file_hash=file_hash, algorithm=hash_algorithm))
-        if source is None:
-            raise Exception(f"URL fetch failure on {origin}: None -- [Errno -3] no network")
-        target = os.path.join(cache_dir, cache_subdir, fname)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        shutil.copy(source, target)
-        return target
-
-    monkeypatch.setattr(keras.utils, "get_file", mocked_get_file)
-
-
-def test_remote_weights_are_fetched_into_the_cache_with_sha256(remote_preset, monkeypatch, keras_home):
+def test_remote_weights_are_fetched_into_the_cache_with_sha256(remote_preset, http_server, keras_home):
     model, served = remote_preset
-    calls = []
-    mock_download(monkeypatch, served, calls)
     loaded = zoo.load("remote")
-    assert calls == [dict(fname="remote.weights.h5", origin="https://example.invalid/remote.weights.h5",
-                          file_hash=zoo.sha256_of(served), algorithm="sha256")]
-    assert (keras_home / "models" / "remote.weights.h5").is_file()
+    assert http_server.requests == ["/remote.weights.h5"]
+    assert zoo.sha256_of(keras_home / "models" / "remote.weights.h5") == zoo.sha256_of(served)
     for ours, theirs in zip(loaded.weights, model.weights):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    zoo.load("remote")
+    assert http_server.requests == ["/remote.weights.h5"]  # the cached copy is reused
+    assert zoo.info("remote")["weights_status"].startswith("cached")
 
 
-def test_remote_weights_with_a_wrong_hash_are_removed(remote_preset, monkeypatch, keras_home, tmp_path):
-    _, served = remote_preset
+def test_remote_weights_with_a_wrong_hash_are_refused(remote_preset, http_server, keras_home, tmp_path):
     impostor = tmp_path / "impostor.weights.h5"
     small_model(seed=3).save_weights(impostor)
-    mock_download(monkeypatch, impostor, [])
-    with pytest.raises(ValueError, match="expected sha256.*refused and removed"):
+    http_server.routes["/remote.weights.h5"] = ("file", impostor.read_bytes())
+    with pytest.raises(zoo.DownloadError, match="sha256 is .* expected .*refused"):
         zoo.load("remote")
-    assert not (keras_home / "models" / "remote.weights.h5").exists()
+    assert not any((keras_home / "models").iterdir())  # nothing kept, not even a partial file
 
 
-def test_remote_weights_without_network_say_where_to_put_the_file(remote_preset, monkeypatch, keras_home):
-    mock_download(monkeypatch, None, [])
+def test_remote_weights_without_network_say_where_to_put_the_file(remote_preset, http_server, keras_home):
+    http_server.shutdown()
+    http_server.server_close()  # nothing listens there any more: connection refused
     with pytest.raises(FileNotFoundError) as error:
         zoo.load("remote")
     assert str(keras_home / "models" / "remote.weights.h5") in str(error.value)
@@ -252,23 +243,63 @@ def test_builtin_preset_files_are_what_the_generator_writes(tmp_path):
         assert json.loads((shipped / zoo.CONFIG_FILE).read_text())["config"] == fresh_config
 
 
-def test_zoo_module_does_not_import_tensorflow():
+def test_zoo_and_checkpoints_do_not_import_tensorflow():
     import ast
-    import inspect
+    import pathlib
 
-    tree = ast.parse(inspect.getsource(zoo))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module}
-    assert "tensorflow" not in imported
+    import ctt_keras
+
+    package = pathlib.Path(ctt_keras.__file__).parent
+    for path in sorted((package / "zoo").glob("*.py")) + sorted((package / "checkpoints").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom) and node.module}
+        assert "tensorflow" not in imported, path
+
+
+_JAX_SCRIPT = """
+import sys, numpy as np
+from ctt_keras import zoo, checkpoints
+import keras
+assert keras.backend.backend() == "jax" and "tensorflow" not in sys.modules, sorted(sys.modules)[:5]
+model = zoo.load("mmnist_convttlstm_small")
+context = np.random.default_rng(0).random((2, 10, 64, 64, 1), dtype=np.float32)
+np.save(sys.argv[1], np.asarray(model.predict_frames(context, 5)))
+official = checkpoints.from_nvlabs(sys.argv[2], frame_shape=(16, 16, 1))
+data = np.load(sys.argv[3])
+got = np.asarray(official.predict_frames(np.moveaxis(data["input"], -3, -1), 10))
+np.testing.assert_allclose(got, np.moveaxis(data["output"], -3, -1), atol=1e-5, rtol=0)
+assert "tensorflow" not in sys.modules
+"""
+
+
+def test_zoo_and_checkpoints_run_on_jax_without_tensorflow(tmp_path, nvlabs_dir):
+    pytest.importorskip("jax")
+    env = {**__import__("os").environ, "KERAS_BACKEND": "jax", "KERAS_HOME": str(tmp_path / "home")}
+    # Make `import tensorflow` fail in the child: the zoo and the converter must not need it.
+    (tmp_path / "block").mkdir()
+    blocker = "raise ImportError('tensorflow is blocked in this test')\n"
+    (tmp_path / "block" / "tensorflow.py").write_text(blocker)
+    root = str(__import__("pathlib").Path(zoo.__file__).resolve().parents[2])
+    env["PYTHONPATH"] = f"{tmp_path / 'block'}:{root}"
+    result = subprocess.run(
+        [sys.executable, "-c", _JAX_SCRIPT, str(tmp_path / "jax.npy"),
+         str(nvlabs_dir / "nvlabs_tiny2_eval_paper_format.pt"), str(nvlabs_dir / "vectors_tiny2.npz")],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    context = np.random.default_rng(0).random((2, 10, 64, 64, 1), dtype=np.float32)
+    expected = zoo.load("mmnist_convttlstm_small").predict_frames(context, 5).numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "jax.npy"), expected, atol=1e-5, rtol=0)
 
 
 def test_read_only_cache_still_loads_official_weights(tmp_path, monkeypatch, nvlabs_dir, tiny2_preset):
     def refuse(*args, **kwargs):
         raise PermissionError("read-only file system")
 
-    monkeypatch.setattr(zoo, "_write_conversion", refuse)
+    monkeypatch.setattr(checkpoints.official, "write_conversion", refuse)
     with pytest.warns(UserWarning, match="could not cache"):
         model = zoo.load(tiny2_preset, weights=nvlabs_dir / "nvlabs_tiny2_eval_paper_format.pt")
     data = np.load(nvlabs_dir / "vectors_tiny2.npz")

@@ -1,0 +1,245 @@
+"""The preset folder format (as keras-hub's `preset_utils`): file names, save, read, verify, build.
+
+A preset is a folder holding `config.json` (the model, written by
+`keras.saving.serialize_keras_object`), `metadata.json` (dataset, frame shape,
+context/future lengths, licence, provenance, metrics, training command, the
+weights' file name and sha256), a `README.md` model card and, when the weights
+were honestly obtained, `model.weights.h5`. The file names are keras-hub's, so
+its upload tools accept our folders.
+"""
+
+import copy
+import hashlib
+import json
+import os
+import pathlib
+
+import keras
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.weights.h5"
+METADATA_FILE = "metadata.json"
+MODEL_CARD_FILE = "README.md"
+
+# Metadata fields that name a file: plain names, read from the preset folder or the weights cache only.
+_FILE_FIELDS = (("weights_file",), ("official_checkpoint", "file"))
+
+
+def sha256_of(path, chunk_size=1 << 20):
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def model_classes():
+    """The classes a preset may hold: `VideoPredictor`, `EarlyActivityRecognizer` (and their subclasses)."""
+    from ctt_keras.models import EarlyActivityRecognizer, VideoPredictor
+
+    return (VideoPredictor, EarlyActivityRecognizer)
+
+
+def save_preset(model, directory, metadata=None, overwrite=False, model_card=None):
+    """Writes `model` as a preset folder.
+
+    The files are written beside their final names and renamed into place, the
+    weights last but one and `metadata.json` (with the weights' sha256) last, so an
+    interrupted save leaves no folder that passes as a complete preset.
+
+    Args:
+        model: A built `VideoPredictor` or `EarlyActivityRecognizer`.
+        directory: Folder to write; created if needed.
+        metadata: Dict merged into `metadata.json` (dataset, frame_shape,
+            context/future frames, licence, provenance, metrics with their
+            convention and split, training command). `weights_sha256` and
+            `weights_file` are filled in here.
+        overwrite: Replace an existing preset in `directory`; otherwise a
+            folder that already holds preset files is refused.
+        model_card: Text of `README.md`; default: the card that
+            `ctt_keras.zoo.model_card` writes from the metadata and config.
+
+    Returns:
+        The metadata dict written.
+    """
+    from ctt_keras.zoo import cards
+
+    if not isinstance(model, model_classes()):
+        raise TypeError(
+            "save_preset writes VideoPredictor or EarlyActivityRecognizer models, "
+            f"got {type(model).__name__}."
+        )
+    directory = pathlib.Path(directory)
+    existing = [f for f in (CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE) if (directory / f).exists()]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"{directory} already holds a preset ({', '.join(existing)}); pass overwrite=True to replace it."
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    config = keras.saving.serialize_keras_object(model)
+    metadata = dict(metadata or {})
+    partial_weights = directory / f".{WEIGHTS_FILE}.partial.weights.h5"
+    try:
+        model.save_weights(partial_weights, overwrite=True)
+        metadata.update(weights_file=WEIGHTS_FILE, weights_sha256=sha256_of(partial_weights))
+        card = model_card if model_card is not None else cards.model_card(metadata, config)
+        _write_text(directory / CONFIG_FILE, json.dumps(config, indent=2, sort_keys=True) + "\n")
+        _write_text(directory / MODEL_CARD_FILE, card)
+        os.replace(partial_weights, directory / WEIGHTS_FILE)
+    finally:
+        if partial_weights.exists():
+            partial_weights.unlink()
+    _write_text(directory / METADATA_FILE, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    return metadata
+
+
+def _write_text(path, text):
+    partial = path.with_name(f".{path.name}.partial")
+    with open(partial, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)
+
+
+def read_metadata(directory):
+    """The preset's `metadata.json` as a dict (empty if absent), its file-name fields checked.
+
+    Raises:
+        ValueError: invalid JSON, not an object, or a file-name field that is not a
+            plain file name (an absolute path or one with folders would let a preset
+            reach, and on a failed conversion move, any file of the user).
+    """
+    path = pathlib.Path(directory) / METADATA_FILE
+    if not path.is_file():
+        return {}
+    with open(path) as f:
+        try:
+            metadata = json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{path} must hold a JSON object, got {type(metadata).__name__}.")
+    for field in _FILE_FIELDS:
+        value = metadata
+        for key in field:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None:
+            check_file_name(value, f"{path}: {'.'.join(field)}")
+    return metadata
+
+
+def check_file_name(value, what):
+    """Refuses anything but a plain file name (no folders, not absolute, not '.' or '..')."""
+    if (not isinstance(value, str) or not value or value in (".", "..") or "/" in value or "\\" in value
+            or os.path.isabs(value) or os.path.basename(value) != value or "\0" in value):
+        raise ValueError(
+            f"{what} must be a plain file name (no folders, not an absolute path), got {value!r}: "
+            "a preset may only name files inside its own folder or the weights cache."
+        )
+    return value
+
+
+def read_config(directory, frame_shape=None, expected_class=None):
+    """The preset's `config.json`, checked to name one of our model classes; optionally another frame_shape.
+
+    Args:
+        directory: The preset folder.
+        frame_shape: Optional `(height, width, channels)` to run at; the channels must
+            stay the preset's.
+        expected_class: Optional class the config must name (or a subclass of).
+
+    Returns:
+        `(config, cls)`: the config dict and the model class it names.
+    """
+    path = pathlib.Path(directory) / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: a preset folder needs {CONFIG_FILE}.")
+    with open(path) as f:
+        try:
+            config = json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path} is not valid JSON: {error}") from None
+    cls = _model_class_of(config, path)
+    if expected_class is not None and not issubclass(cls, expected_class):
+        raise ValueError(
+            f"{path} holds a {cls.__name__}, not a {expected_class.__name__}: use "
+            f"{cls.__name__}.from_preset or ctt_keras.zoo.load."
+        )
+    if frame_shape is not None:
+        config = copy.deepcopy(config)
+        preset_shape = tuple(config.get("config", {}).get("frame_shape", ()))
+        try:
+            frame_shape = tuple(int(d) for d in frame_shape)
+        except (TypeError, ValueError):
+            raise ValueError(f"frame_shape must be (height, width, channels), got {frame_shape!r}.") from None
+        if len(frame_shape) != 3 or not preset_shape or frame_shape[-1] != preset_shape[-1]:
+            raise ValueError(
+                f"frame_shape={frame_shape} does not fit the preset in {directory}: its weights read "
+                f"frames of shape {preset_shape}; height and width may change, the channels "
+                f"({preset_shape[-1] if preset_shape else '?'}) may not."
+            )
+        config["config"]["frame_shape"] = list(frame_shape)
+    return config, cls
+
+
+def _model_class_of(config, path):
+    """The class `config` names, if it is one of our models; refused before anything is built."""
+    import ctt_keras  # noqa: F401  (registers the serialisable classes)
+
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise ValueError(f"{path} is not a serialised Keras model (no 'class_name' and 'config').")
+    name = config.get("registered_name") or config.get("class_name")
+    cls = keras.saving.get_registered_object(name) if isinstance(name, str) else None
+    allowed = model_classes()
+    if not (isinstance(cls, type) and issubclass(cls, allowed)):
+        described = ".".join(str(part) for part in (config.get("module"), config.get("class_name")) if part)
+        raise ValueError(
+            f"{path} names {described or repr(name)}, which is not a ctt_keras model: a preset holds a "
+            f"{' or '.join(c.__name__ for c in allowed)} (or a registered subclass)."
+        )
+    return cls
+
+
+def build_model(directory, frame_shape=None, expected_class=None):
+    """The preset's model, randomly initialised (see `read_config` for the arguments)."""
+    config, _ = read_config(directory, frame_shape, expected_class)
+    return keras.saving.deserialize_keras_object(config)
+
+
+def verify_weights(directory, metadata, weights_path):
+    """Checks a preset's bundled weights against the sha256 that `metadata.json` records."""
+    expected = metadata.get("weights_sha256")
+    if expected and sha256_of(weights_path) != expected:
+        raise ValueError(
+            f"{weights_path} does not match the weights_sha256 in {pathlib.Path(directory) / METADATA_FILE}: "
+            "the file is corrupt or was replaced. Restore it, or pass weights=False."
+        )
+
+
+def load_preset_dir(directory, weights=True):
+    """Builds the model of a preset folder, with its weights unless `weights=False`.
+
+    The bundled weights file is checked against `metadata.json`'s `weights_sha256`
+    before loading; `weights` may also be the path of another `.weights.h5` file.
+    """
+    from ctt_keras.zoo import sources
+
+    directory = pathlib.Path(directory)
+    metadata = read_metadata(directory)
+    model = build_model(directory)
+    if weights:
+        if isinstance(weights, (str, os.PathLike)):
+            weights_path = pathlib.Path(weights)
+        else:
+            weights_path = directory / metadata.get("weights_file", WEIGHTS_FILE)
+        if not weights_path.is_file():
+            raise FileNotFoundError(
+                f"weights file {weights_path} not found; put the preset's weights there or pass "
+                "weights=False."
+            )
+        if weights_path == directory / metadata.get("weights_file", WEIGHTS_FILE):
+            verify_weights(directory, metadata, weights_path)
+        sources.load_h5(model, weights_path)
+    return model
