@@ -17,7 +17,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from pipelines import _tfds_base, clips, failures, video
+from . import _tfds_base, datasets, failures, video
+from . import clips as clip_ops
 
 ACTIONS = ("boxing", "handclapping", "handwaving", "jogging", "running", "walking")
 SCENARIOS = ("d1", "d2", "d3", "d4")
@@ -390,7 +391,7 @@ def load(data_dir, split="train", context_frames=10, future_frames=10, image_siz
     if shuffle:
         segments = segments.shuffle(16, seed=seed)
     segments = segments.map(lambda f: _resize_uint8(f, size), num_parallel_calls=tf.data.AUTOTUNE)
-    cut = lambda f: clips.windows(f, clip_length, stride)  # noqa: E731
+    cut = lambda f: clip_ops.windows(f, clip_length, stride)  # noqa: E731
     if shuffle:
         dataset = segments.interleave(cut, cycle_length=8, block_length=1)
         dataset = dataset.shuffle(shuffle_buffer, seed=seed)
@@ -405,5 +406,51 @@ def load(data_dir, split="train", context_frames=10, future_frames=10, image_siz
 def _resize_uint8(frames, size):
     if size is None:
         return frames
-    resized = clips.resize_frames(frames, size)
+    resized = clip_ops.resize_frames(frames, size)
     return tf.cast(tf.round(resized * 255.0), tf.uint8)
+
+
+# -- The dataset interface (pipelines.datasets): the paper's split of a prepared `kth_action` folder ----
+
+TASK = "prediction"
+DEFAULT_IMAGE_SIZE = 128
+OPTIONS = ()
+RECIPES = {}
+DERIVED = {}
+TEST_SPLIT = "test"
+
+
+def validate(config, splits=("train",)):
+    """`data_dir` must be given and exist (the prepared TFDS folder)."""
+    datasets.check_data_dir(config, "kth", required=True)
+    datasets.frame_side(config, DEFAULT_IMAGE_SIZE)
+
+
+def derive(config):
+    return {}
+
+
+def frame_shape(config):
+    side = datasets.frame_side(config, DEFAULT_IMAGE_SIZE)
+    return (side, side, 1)
+
+
+def clips(config, split, clip_length):
+    """Clips `[clip_length, H, W, 1]` (see `pipelines.datasets`): persons 1-16 for "train" (endless,
+    shuffled with `config["seed"]`), persons 17-25 otherwise (the paper's split has no validation persons)."""
+    context = int(config["context_frames"])
+    dataset = load(config["data_dir"], "train" if split == "train" else "test", context,
+                   clip_length - context, image_size=datasets.frame_side(config, DEFAULT_IMAGE_SIZE), seed=int(config["seed"]))
+    if split == "train":
+        # `load` checked that clips exist, so the repeated stream never ends; say so (cardinality INFINITE).
+        endless = tf.data.experimental.assert_cardinality(tf.data.INFINITE_CARDINALITY)
+        dataset = dataset.repeat().apply(endless)
+    return dataset
+
+
+def metadata(config):
+    return {}
+
+
+def options_from_metadata(metadata):
+    return {}

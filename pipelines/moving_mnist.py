@@ -1,4 +1,5 @@
-"""Moving-MNIST generator (SPEC section 6) streamed as a `tf.data.Dataset`.
+"""Moving-MNIST generator (the protocol of Srivastava et al. 2015 as the paper uses it; docs/pipelines.md)
+streamed as a `tf.data.Dataset`.
 
 Each sequence places `num_digits` MNIST digits (28x28) on an `image_size` x `image_size` canvas (64 by
 default). Every digit gets a uniform random start position in the free range `[0, image_size - 28]` (both
@@ -14,11 +15,12 @@ the same for everyone who uses the same seed.
 """
 
 import math
+import os
 
 import numpy as np
 import tensorflow as tf
 
-from pipelines import mnist_digits
+from . import datasets, mnist_digits
 
 DIGIT_SIZE = 28
 SPEED_FRACTION = 0.1
@@ -189,7 +191,8 @@ def load(split="train", sequence_length=20, num_digits=2, seed=0, num_sequences=
             folder with the original IDX files.
 
     Returns:
-        A `tf.data.Dataset` of float32 tensors `[T, image_size, image_size, 1]` in `[0, 1]`, prefetched.
+        A `tf.data.Dataset` of float32 tensors `[T, image_size, image_size, 1]` in `[0, 1]`, prefetched;
+        its `cardinality()` is the set's size, or `tf.data.INFINITE_CARDINALITY` for `"train"`.
 
     Example:
     ```python
@@ -213,11 +216,154 @@ def load(split="train", sequence_length=20, num_digits=2, seed=0, num_sequences=
                                           image_size, order)
     signature = tf.TensorSpec((None, sequence_length, image_size, image_size, 1), tf.uint8)
     dataset = tf.data.Dataset.from_generator(generator, output_signature=signature).unbatch()
-    if split != "train":
-        dataset = dataset.apply(tf.data.experimental.assert_cardinality(total))
+    # Say what the generator cannot: the fixed sets have `total` sequences, the train stream never ends
+    # (Keras then needs `steps_per_epoch`, and `cardinality()` reports INFINITE rather than UNKNOWN).
+    total_or_endless = tf.data.INFINITE_CARDINALITY if split == "train" else total
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(total_or_endless))
     dataset = dataset.map(_to_unit_float, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def _to_unit_float(frames):
     return tf.cast(frames, tf.float32) / 255.0
+
+
+# -- The dataset interface (pipelines.datasets): generated sequences, or files in `data_dir` ----------
+
+TASK = "prediction"
+DEFAULT_IMAGE_SIZE = 64
+OPTIONS = ()
+RECIPES = {}
+DERIVED = {}
+TEST_SPLIT = "test"
+_FILE_SUFFIXES = (".npz", ".npy", ".tfrecord")
+
+
+def data_file(data_dir, split):
+    """The file of `split` in a Moving-MNIST folder: `<split>.npz|.npy|.tfrecord` (test: also the official
+    `mnist_test_seq.npy`); FileNotFoundError naming what was looked for."""
+    names = [split + suffix for suffix in _FILE_SUFFIXES]
+    if split == "test":
+        names.append("mnist_test_seq.npy")
+    for name in names:
+        path = os.path.join(data_dir, name)
+        if os.path.isfile(path):
+            return path
+    raise FileNotFoundError(f"--data-dir {data_dir}: no {split} file (looked for {', '.join(names)})")
+
+
+def validate(config, splits=("train",)):
+    """Checks `image_size` (generated digits are 28 px) or the files of `splits` in `data_dir`."""
+    datasets.check_data_dir(config, "moving_mnist")
+    side = datasets.frame_side(config, DEFAULT_IMAGE_SIZE)
+    if config.get("data_dir") is None:
+        if side <= DIGIT_SIZE:
+            raise ValueError(f"--image-size {side} is too small for generated Moving-MNIST (digits are "
+                             f"{DIGIT_SIZE} px; needs > {DIGIT_SIZE})")
+        return
+    for split in splits:
+        data_file(config["data_dir"], split)
+
+
+def derive(config):
+    return {}
+
+
+def frame_shape(config):
+    """`(H, W, 1)` from `image_size`, or the frames of the train file in `data_dir`."""
+    if config.get("data_dir") is None:
+        side = datasets.frame_side(config, DEFAULT_IMAGE_SIZE)
+        return (side, side, 1)
+    from . import moving_mnist_files
+
+    path = data_file(config["data_dir"], "train")
+    shape = tuple(moving_mnist_files.load_file(path).element_spec.shape[1:])
+    if config.get("image_size") and shape[:2] != (config["image_size"],) * 2:
+        raise ValueError(f"--image-size {config['image_size']} but the frames of {path} are {shape}")
+    return shape
+
+
+def clips(config, split, clip_length):
+    """Clips `[clip_length, H, W, 1]` of one split (see `pipelines.datasets`).
+
+    Generated (no `data_dir`): `load(split, seed=config["seed"])`; the fixed splits have their standard
+    sizes (3,000 / 10,000), of which a caller takes the first clips. Files: the split's file cut to
+    `clip_length` frames; "train" shuffled (seeded) and repeated without end.
+    """
+    seed = int(config["seed"])
+    if config.get("data_dir") is None:
+        side = datasets.frame_side(config, DEFAULT_IMAGE_SIZE)
+        return load(split, sequence_length=clip_length, seed=seed, image_size=side)
+    from . import moving_mnist_files
+
+    dataset = moving_mnist_files.load_file(data_file(config["data_dir"], split))
+    length = dataset.element_spec.shape[0]
+    if length is not None and length < clip_length:
+        raise ValueError(f"{split} clips in --data-dir have {length} frames; --context-frames + "
+                         f"--future-frames needs {clip_length}")
+    dataset = dataset.map(lambda clip: clip[:clip_length])
+    if split == "train":
+        dataset = dataset.shuffle(1024, seed=seed, reshuffle_each_iteration=True).repeat()
+    return dataset
+
+
+def metadata(config):
+    return {}
+
+
+def options_from_metadata(metadata):
+    return {}
+
+
+def write_split(out_dir, split="test", seed=0, num_sequences=None, sequence_length=20, num_digits=2,
+                source="bundled", formats=("npz", "tfrecord"), num_shards=8, progress=None):
+    """Writes a fixed split of `load` to files: the official `.npz` layout and/or TFRecord shards.
+
+    The files hold exactly the sequences of `load(split, seed=seed, ...)` (uint8), named
+    `moving_mnist<num_digits>_<split>_seed<seed>.npz` / `...-0000i-of-0000n.tfrecord`.
+
+    Args:
+        out_dir: Output folder (created).
+        split: `"validation"` or `"test"`.
+        seed, num_sequences, sequence_length, num_digits, source: As for `load`.
+        formats: Some of `"npz"`, `"tfrecord"`.
+        num_shards: TFRecord shards.
+        progress: Optional callable `(total, label) -> bar` whose `bar.add(n)` is called as sequences are
+            generated and written (e.g. a `keras.utils.Progbar` factory).
+
+    Returns:
+        The paths written (the `.npz` first).
+
+    Example:
+    ```python
+    write_split("data/mmnist", "test", seed=0, formats=("npz",))
+    ```
+    """
+    import pathlib
+
+    from . import moving_mnist_files
+
+    if split == "train":
+        raise ValueError("split must be 'validation' or 'test' (the train split is an endless stream)")
+    unknown = sorted(set(formats) - {"npz", "tfrecord"})
+    if unknown or not formats:
+        raise ValueError(f"formats must be some of ('npz', 'tfrecord'), got {tuple(formats)!r}")
+    dataset = load(split, sequence_length=sequence_length, num_digits=num_digits, seed=seed,
+                   num_sequences=num_sequences, source=source)
+    total = int(dataset.cardinality())
+    sequences = np.empty((total, sequence_length, 64, 64, 1), dtype=np.uint8)
+    bar = progress(total, f"generate {split}") if progress else None
+    for i, clip in enumerate(dataset.as_numpy_iterator()):
+        sequences[i] = np.rint(clip * 255.0).astype(np.uint8)
+        if bar is not None:
+            bar.add(1)
+    out_dir = pathlib.Path(out_dir)
+    stem = f"moving_mnist{num_digits}_{split}_seed{seed}"
+    written = []
+    if "npz" in formats:
+        written.append(moving_mnist_files.write_npz(out_dir / f"{stem}.npz", sequences))
+    if "tfrecord" in formats:
+        bar = progress(total, "write TFRecord") if progress else None
+        written += moving_mnist_files.write_tfrecords(out_dir / stem, sequences, num_shards=num_shards,
+                                                      progress=bar.add if bar is not None else None)
+    return written

@@ -16,13 +16,15 @@ concatenation, yielded with the label.
 import dataclasses
 import hashlib
 import json
+import os
 import pathlib
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from pipelines import _tfds_base, failures, video
+from . import _tfds_base, datasets, failures, video
+from . import clips as clip_ops
 
 LABELS_FILE = "something-something-v2-labels.json"
 SPLIT_FILES = {"train": "something-something-v2-train.json",
@@ -420,6 +422,10 @@ def context_frames(observed_fraction, num_frames):
     """
     if not 0.0 < observed_fraction < 1.0:
         raise ValueError(f"observed_fraction must be in (0, 1), got {observed_fraction!r}")
+    return _observed_frames(observed_fraction, num_frames)
+
+
+def _observed_frames(observed_fraction, num_frames):
     return max(1, int(round(observed_fraction * num_frames)))
 
 
@@ -502,3 +508,121 @@ def load(data_dir, split="train", observed_fraction=0.25, num_frames=40, future_
     dataset = dataset.map(lambda clip, label: (tf.cast(clip, tf.float32) / 255.0, label),
                           num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+# -- The dataset interface (pipelines.datasets): early activity recognition on a prepared folder ------
+
+TASK = "recognition"
+DEFAULT_IMAGE_SIZE = 64
+OPTIONS = (
+    datasets.Option("observed_fraction", float, 0.25,
+                    "fraction of the resampled video observed (0.25 -> 10 of 40 frames; paper: 0.25, 0.5)"),
+    datasets.Option("num_frames", int, 40, "frames each video is resampled to (40)"),
+    datasets.Option("classes", str, "subset41",
+                    "subset41 (a reconstruction, default), all, or comma-separated SSv2 ids"),
+    datasets.Option("manual_dir", str, None,
+                    "folder with the downloaded SSv2 files, to prepare --data-dir once"),
+)
+# Eight cells (the paper's recognition network) and a linear sampling decay, so that the classifier ends
+# training on the closed loop it is evaluated on (docs/activity.md).
+RECIPES = {
+    "demo": dict(encoder_channels="16,32", classifier_channels="32,64", schedule="linear",
+                 eval_sequences=256),
+    "paper": dict(layers_per_block="2,2,2,2", schedule="linear", lr_schedule="cosine", epochs=100,
+                  steps_per_epoch=2000, validation_sequences=1024, eval_sequences=1_000_000),
+}
+DERIVED = {"context_frames": "--dataset ssv2 observes --observed-fraction of --num-frames frames; "
+                             "--context-frames does not apply"}
+TEST_SPLIT = "validation"  # the test split has no labels
+
+
+def builder_config(config):
+    """The `Ssv2Config` of `config["classes"]` and `config["image_size"]`."""
+    classes = str(config["classes"])
+    if classes not in ("subset41", "all"):
+        try:
+            classes = [int(c) for c in classes.replace(" ", "").split(",")]
+        except ValueError:
+            raise ValueError(f"--classes must be subset41, all or comma-separated SSv2 ids, "
+                             f"got {config['classes']!r}") from None
+        if min(classes) < 0 or max(classes) >= NUM_CLASSES or len(set(classes)) != len(classes):
+            raise ValueError(f"--classes must be distinct SSv2 ids in 0..{NUM_CLASSES - 1}, "
+                             f"got {config['classes']!r}")
+    side = datasets.frame_side(config, DEFAULT_IMAGE_SIZE)
+    return make_config(classes, frame_size=(side, side))
+
+
+def validate(config, splits=("train",)):
+    """The SSv2 settings: fraction, frame counts, classes and folders."""
+    if not 0.0 < config["observed_fraction"] < 1.0:
+        raise ValueError(f"--observed-fraction must be in (0, 1), got {config['observed_fraction']}")
+    if config["num_frames"] < 2:
+        raise ValueError(f"--num-frames must be >= 2, got {config['num_frames']}")
+    context = config["context_frames"]
+    if context + config["future_frames"] > config["num_frames"]:
+        raise ValueError(f"--observed-fraction {config['observed_fraction']} of --num-frames "
+                         f"{config['num_frames']} is {context} frames; with --future-frames {config['future_frames']} that needs "
+                         f"{context + config['future_frames']} > {config['num_frames']} frames")
+    if config.get("manual_dir") is not None and not os.path.isdir(config["manual_dir"]):
+        raise FileNotFoundError(f"--manual-dir {config['manual_dir']} does not exist or is not a folder")
+    builder_config(config)
+    datasets.check_data_dir(config, "ssv2", required=True)
+
+
+def derive(config):
+    """`context_frames`: `round(observed_fraction * num_frames)` (checked by `validate`)."""
+    return {"context_frames": _observed_frames(config["observed_fraction"], config["num_frames"])}
+
+
+def frame_shape(config):
+    side = datasets.frame_side(config, DEFAULT_IMAGE_SIZE)
+    return (side, side, 3)
+
+
+def num_classes(config):
+    """The number of classes of `config["classes"]`, known without reading any data."""
+    return len(builder_config(config).class_ids)
+
+
+def classes(config):
+    """The label map of the prepared data (prepared from `manual_dir` on first use): see `label_map`."""
+    prepared = builder(config["data_dir"], config=builder_config(config), manual_dir=config.get("manual_dir"))
+    return label_map(prepared)
+
+
+def class_names(label_map_entries):
+    return [entry["template"] for entry in label_map_entries]
+
+
+def class_groups(label_map_entries):
+    return [activity_group(entry["ssv2_id"]) for entry in label_map_entries]
+
+
+def clips(config, split, clip_length):
+    """`(clip, label)` examples (see `pipelines.datasets`): "train" endless and the same on every iteration
+    (seeded), anything else the validation split in its stored order (the test split has no labels)."""
+    dataset = load(config["data_dir"], "train" if split == "train" else "validation",
+                   observed_fraction=config["observed_fraction"], num_frames=config["num_frames"],
+                   future_frames=clip_length - int(config["context_frames"]), config=builder_config(config),
+                   shuffle=False, manual_dir=config.get("manual_dir"))
+    if split == "train":
+        # TFDS stores the examples shuffled already; the stream is the same whoever iterates it.
+        dataset = clip_ops.repeat_shuffled(dataset, int(config["seed"]))
+    return dataset
+
+
+def metadata(config):
+    """What a preset records: its classes, observed fraction and frame count."""
+    entries = classes(config)
+    return {"num_classes": len(entries), "classes": entries, "observed_fraction": config["observed_fraction"],
+            "num_frames": config["num_frames"]}
+
+
+def options_from_metadata(metadata):
+    """The settings a recognizer preset was trained with (defaults where its metadata.json is silent)."""
+    stored = metadata.get("classes")
+    return {
+        "classes": ",".join(str(c["ssv2_id"]) for c in stored) if stored else "subset41",
+        "observed_fraction": metadata.get("observed_fraction", 0.25),
+        "num_frames": metadata.get("num_frames", 40),
+    }

@@ -22,7 +22,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import tensorflow as tf  # noqa: E402
 
-from pipelines import kth, mnist_digits, moving_mnist, ssv2, video  # noqa: E402
+from ctt_keras.pipelines import kth, mnist_digits, moving_mnist, ssv2, video  # noqa: E402
 
 
 def _rate(count, seconds):

@@ -66,7 +66,7 @@ class FrameRecurrentModel(keras.Model):
             )
         if len(self.hidden_channels) != len(self.layers_per_block):
             raise ValueError(
-                f"`hidden_channels` needs one entry per block ({len(self.layers_per_block)} blocks), "
+                f"`hidden_channels` needs one value per block ({len(self.layers_per_block)} blocks), "
                 f"got hidden_channels={hidden_channels!r}."
             )
         for c in self.hidden_channels:

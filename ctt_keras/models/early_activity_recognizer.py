@@ -114,7 +114,7 @@ class EarlyActivityRecognizer(PresetMixin, FrameRecurrentModel):
         height, width, channels = frame_shape
         if height % factor or width % factor:
             raise ValueError(
-                f"`frame_shape` {frame_shape}: height and width must be divisible by {factor} "
+                f"`frame_shape` {frame_shape} must be divisible by {factor} in height and width "
                 f"(the encoder halves them {len(encoder_channels)} times, encoder_channels={encoder_channels})."
             )
         super().__init__(

@@ -1,8 +1,10 @@
 """ctt_keras.training: distribution strategies, precision, the paper's schedules, callbacks, run folders.
 
-TensorFlow only (the model code itself stays backend-agnostic). `tools/train.py`,
-`tools/evaluate.py` and `tools/predict.py` are thin command lines over these names;
-`docs/training.md` describes them.
+TensorFlow only (the model code itself stays backend-agnostic). The command lines `ctt-train`,
+`ctt-evaluate` and `ctt-predict` (`ctt_keras.cli`) are thin layers over these names and modules:
+`run_config` (a run's settings and checks), `experiment` (a whole training run), `architecture` (a
+network's keys and checks, from its constructor), `data` (clips of any dataset in
+`ctt_keras.pipelines.datasets`), `evaluation`, `prediction` and `progress`; `docs/training.md` describes them.
 """
 
 from ctt_keras.training.callbacks import (  # noqa: F401

@@ -12,10 +12,11 @@ import numpy as np
 
 from ctt_keras.metrics import frame_metrics
 from ctt_keras.metrics.ssim import ssim
+from ctt_keras.training import progress as progress_lib
 
 
 def evaluate_recognition(model, batches, context_frames, future_frames=None, class_names=None,
-                         class_groups=None, jit_compile=False, keep_samples=4):
+                         class_groups=None, jit_compile=False, keep_samples=4, progress=False):
     """Accuracy and imagined-frame error of a recognizer over `(clips, labels)` batches.
 
     Args:
@@ -31,6 +32,7 @@ def evaluate_recognition(model, batches, context_frames, future_frames=None, cla
             labels with group None are left out of the group table.
         jit_compile: Compile the rollout with XLA.
         keep_samples: Samples kept for a GIF (from the first batch).
+        progress: Show a `keras.utils.Progbar` (clips evaluated).
 
     Returns:
         `(result, (context, truth, prediction))`: `result` is a JSON-ready dict with
@@ -55,6 +57,7 @@ def evaluate_recognition(model, batches, context_frames, future_frames=None, cla
     frame_sums = {"mse": np.zeros(future_frames), "ssim": np.zeros(future_frames)}
     frame_counts = np.zeros(future_frames, np.int64)
     kept = None
+    bar = progress_lib.progbar() if progress else None
     for clips, labels in batches:
         clips = np.asarray(clips, dtype=np.float32)
         labels = np.asarray(labels).astype(np.int64).reshape(-1)
@@ -78,12 +81,16 @@ def evaluate_recognition(model, batches, context_frames, future_frames=None, cla
             frame_sums["mse"][:known] += np.asarray(frame_metrics.mse(prediction[:, :known], truth)).sum(axis=0)
             frame_sums["ssim"][:known] += np.asarray(ssim(prediction[:, :known], truth)).sum(axis=0)
             frame_counts[:known] += len(clips)
+        if bar is not None:
+            bar.add(len(clips))
         if kept is None:
             n = min(keep_samples, len(clips))
             kept = (clips[:n, :context_frames], truth[:n], prediction[:n])
     total = int(counts.sum())
     if not total:
         raise ValueError("no clip to evaluate: the dataset is empty.")
+    if bar is not None:
+        progress_lib.finish(bar, total)
     seen = counts > 0
     per_class = [
         {

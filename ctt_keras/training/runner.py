@@ -14,24 +14,17 @@ import keras
 import numpy as np
 
 from ctt_keras.models import EarlyActivityRecognizer, VideoPredictor
+from ctt_keras.training import architecture
 from ctt_keras.training import callbacks as callbacks_lib
 from ctt_keras.training import images
+from ctt_keras.training import progress as progress_lib
 from ctt_keras.training import schedules
 
-ARCHITECTURE_KEYS = (
-    "cell",
-    "layers_per_block",
-    "hidden_channels",
-    "skip_stride",
-    "kernel_size",
-    "order",
-    "steps",
-    "rank",
-    "output_sigmoid",
-    "patch_size",
-)
+# Derived from the models' constructors (`architecture.architecture_keys`), never listed by hand.
+ARCHITECTURE_KEYS = architecture.architecture_keys(VideoPredictor)
 # The recognizer's own parts around the stack (besides ARCHITECTURE_KEYS; `num_classes` comes from the data).
-RECOGNIZER_KEYS = ("encoder_channels", "classifier_channels")
+RECOGNIZER_KEYS = tuple(k for k in architecture.architecture_keys(EarlyActivityRecognizer)
+                        if k not in ARCHITECTURE_KEYS)
 SCHEDULE_CHOICES = ("paper", "linear", "none")
 LR_SCHEDULE_CHOICES = ("paper", "cosine", "constant")
 _LPIPS_MIN_SIDE = 32
@@ -46,9 +39,7 @@ def build_model(frame_shape, architecture, context_frames=10, seed=None):
         context_frames: Context length used by `fit`/`evaluate`.
         seed: Seed of the scheduled-sampling coins.
     """
-    unknown = sorted(set(architecture) - set(ARCHITECTURE_KEYS))
-    if unknown:
-        raise ValueError(f"unknown architecture keys {unknown}; expected some of {ARCHITECTURE_KEYS}.")
+    _check_keys(VideoPredictor, architecture)
     return VideoPredictor(tuple(frame_shape), context_frames=context_frames, seed=seed, **architecture)
 
 
@@ -58,32 +49,31 @@ def build_recognizer(frame_shape, num_classes, architecture, context_frames=10, 
     Args:
         frame_shape: `(height, width, channels)`.
         num_classes: Number of activity classes.
-        architecture: Dict with some of `ARCHITECTURE_KEYS + RECOGNIZER_KEYS`.
+        architecture: Dict with some of the recognizer's architecture keys
+            (`architecture.architecture_keys(EarlyActivityRecognizer)`).
         context_frames: Frames observed.
         future_frames: Frames imagined before classifying.
         seed: Seed of the scheduled-sampling coins.
     """
-    architecture = dict(architecture)
-    if architecture.pop("patch_size", 1) != 1:
-        raise ValueError("the early-activity recognizer has its own encoder: patch_size must be 1.")
-    unknown = sorted(set(architecture) - set(ARCHITECTURE_KEYS + RECOGNIZER_KEYS))
-    if unknown:
-        raise ValueError(f"unknown architecture keys {unknown}; expected some of {ARCHITECTURE_KEYS + RECOGNIZER_KEYS}.")
+    _check_keys(EarlyActivityRecognizer, architecture)
     return EarlyActivityRecognizer(
         tuple(frame_shape), num_classes=num_classes, context_frames=context_frames, future_frames=future_frames,
         seed=seed, **architecture,
     )
 
 
+def _check_keys(model_class, given):
+    keys = architecture.architecture_keys(model_class)
+    unknown = sorted(set(given) - set(keys))
+    if unknown:
+        raise ValueError(f"unknown architecture keys {unknown} for {model_class.__name__}; "
+                         f"expected some of {keys}.")
+
+
 def architecture_of(model):
-    """The architecture part of a model's config (`ARCHITECTURE_KEYS`, plus `RECOGNIZER_KEYS` and
-    `num_classes` for a recognizer)."""
-    config = model.get_config()
-    keys = ARCHITECTURE_KEYS
-    if isinstance(model, EarlyActivityRecognizer):
-        keys = tuple(k for k in keys if k != "patch_size") + RECOGNIZER_KEYS + ("num_classes",)
-    # Presets saved before `patch_size` existed have none: they are patch_size=1 networks.
-    return {key: config.get(key, 1) if key == "patch_size" else config[key] for key in keys}
+    """The architecture part of a model's config (its constructor's architecture keys, plus `num_classes` for
+    a recognizer); see `architecture.architecture_of`."""
+    return architecture.architecture_of(model)
 
 
 def rebuild_with_policy(model, context_frames=None, seed=None):
@@ -231,7 +221,8 @@ def backup_epoch(backup_dir):
         return int(json.load(f).get("epoch", 0))
 
 
-def predict_clips(model, clips, context_frames, future_frames, batch_size=16, jit_compile=False):
+def predict_clips(model, clips, context_frames, future_frames, batch_size=16, jit_compile=False,
+                  progress=False):
     """Closed-loop predictions for clips `[N, T, H, W, C]` (or an iterable of batches).
 
     Args:
@@ -241,6 +232,7 @@ def predict_clips(model, clips, context_frames, future_frames, batch_size=16, ji
         context_frames, future_frames: Frames read / predicted.
         batch_size: Clips per prediction batch (arrays only).
         jit_compile: Compile the rollout with XLA.
+        progress: Show a `keras.utils.Progbar` (clips predicted).
 
     Returns:
         `(context, truth, prediction)` NumPy arrays `[N, Tc, ...]`, `[N, <= Tf, ...]` (the
@@ -254,6 +246,7 @@ def predict_clips(model, clips, context_frames, future_frames, batch_size=16, ji
         batches = (clips[i : i + batch_size] for i in range(0, len(clips), batch_size))
     else:
         batches = clips
+    bar = progress_lib.progbar(len(clips) if isinstance(clips, np.ndarray) else None) if progress else None
     contexts, truths, predictions = [], [], []
     for batch in batches:
         batch = np.asarray(batch, dtype=np.float32)
@@ -265,13 +258,17 @@ def predict_clips(model, clips, context_frames, future_frames, batch_size=16, ji
         contexts.append(context)
         truths.append(batch[:, context_frames : context_frames + future_frames])
         predictions.append(np.asarray(rollout(tf.constant(context))))
+        if bar is not None:
+            bar.add(len(batch))
     if not contexts:
         raise ValueError("no clip to predict: the dataset is empty.")
+    if bar is not None:
+        progress_lib.finish(bar, sum(len(c) for c in contexts))
     return np.concatenate(contexts), np.concatenate(truths), np.concatenate(predictions)
 
 
 def evaluate_horizons(model, clips, context_frames, horizons, convention="nvlabs", metrics=None,
-                      batch_size=16, jit_compile=False):
+                      batch_size=16, jit_compile=False, progress=False):
     """Per-frame metric curves for several prediction horizons from one rollout.
 
     The rollout is causal, so the first `f` frames of the longest rollout are the
@@ -284,6 +281,8 @@ def evaluate_horizons(model, clips, context_frames, horizons, convention="nvlabs
         horizons: Future lengths, e.g. `(10, 30)`.
         convention: `ctt_keras.metrics` convention name.
         metrics: Metric names (default: all of `ctt_keras.metrics.evaluation.METRIC_NAMES`).
+        batch_size, jit_compile: Of the rollout.
+        progress: Show a progress bar while predicting.
 
     Returns:
         `(results, (context, truth, prediction))`: `results` maps `"{c}->{f}"` to an
@@ -296,7 +295,8 @@ def evaluate_horizons(model, clips, context_frames, horizons, convention="nvlabs
     if not horizons or horizons[0] < 1:
         raise ValueError(f"horizons must be positive ints, got {horizons!r}.")
     context, truth, prediction = predict_clips(
-        model, clips, context_frames, horizons[-1], batch_size=batch_size, jit_compile=jit_compile
+        model, clips, context_frames, horizons[-1], batch_size=batch_size, jit_compile=jit_compile,
+        progress=progress,
     )
     if truth.shape[1] < horizons[-1]:
         raise ValueError(

@@ -1,0 +1,138 @@
+"""Trains a Conv-TT-LSTM / ConvLSTM network, then evaluates it and writes a prediction GIF.
+
+With no flags: the offline demo (a small Conv-TT-LSTM video predictor on generated
+Moving-MNIST, a few minutes on 2 CPU cores). `--recipe paper` gives the paper's
+network and schedule. `--dataset ssv2` trains the early-activity-recognition
+network (`EarlyActivityRecognizer`) on Something-Something V2. See
+docs/training.md for every flag, the run folder and resuming, docs/activity.md for SSv2.
+
+    ctt-train                                               # demo
+    ctt-train --recipe paper --strategy mirrored
+    ctt-train --strategy mirrored --cpu-replicas 2 --steps-per-epoch 10
+    ctt-train --resume --name demo                          # continue a killed run
+    ctt-train --dataset ssv2 --data-dir ~/tensorflow_datasets --manual-dir ~/ssv2 --recipe paper
+"""
+
+import argparse
+import os
+import sys
+
+
+def build_parser(prog="ctt-train"):
+    """The flags (every flag's default comes from `ctt_keras.training.run_config` or the dataset modules)."""
+    from ctt_keras.pipelines import datasets
+    from ctt_keras.training import run_config
+
+    p = argparse.ArgumentParser(
+        prog=prog, description=__doc__.split("\n\n")[0], argument_default=argparse.SUPPRESS,
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1],
+    )
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", choices=datasets.names(),
+                   help="dataset (default moving_mnist, generated offline)")
+    g.add_argument("--data-dir", help="moving_mnist: folder with train/validation/test .npz|.npy|.tfrecord "
+                   "(default: generate from the bundled MNIST); kth/ssv2: the TFDS data folder")
+    g.add_argument("--image-size", type=int, help="frame side in pixels (moving_mnist 64, kth 128)")
+    g.add_argument("--context-frames", type=int, help="frames read before predicting (10)")
+    g.add_argument("--future-frames", type=int, help="frames predicted during training (10)")
+    for name, (owner, option) in datasets.options().items():
+        g.add_argument("--" + name.replace("_", "-"), type=option.type, help=f"{owner}: {option.help}")
+    g = p.add_argument_group("model")
+    g.add_argument("--recipe", choices=tuple(run_config.RECIPES),
+                   help="defaults: demo (small, minutes) or paper")
+    g.add_argument("--model", choices=_cell_types(), help="cell type (convttlstm)")
+    g.add_argument("--preset", help="start from a zoo preset (by name)")
+    g.add_argument("--weights", help="start from a preset folder (config.json + model.weights.h5)")
+    g.add_argument("--layers-per-block", help="cells per block, e.g. 3,3,3,3")
+    g.add_argument("--hidden-channels", help="channels per block, e.g. 32,48,48,32")
+    g.add_argument("--skip-stride", help="skip distance in blocks, or none")
+    g.add_argument("--kernel-size", type=int)
+    g.add_argument("--patch-size", type=int,
+                   help="fold p x p patches into channels before the cells (1: the paper's network; "
+                   "4: PredRNN's)")
+    g.add_argument("--order", type=int, help="Conv-TT-LSTM order")
+    g.add_argument("--steps", type=int, help="Conv-TT-LSTM steps")
+    g.add_argument("--rank", type=int, help="Conv-TT-LSTM rank")
+    g.add_argument("--output-sigmoid", action="store_true", help="sigmoid on the output frames")
+    g.add_argument("--encoder-channels", help="ssv2: channels of the stride-2 encoder convs (32,64)")
+    g.add_argument("--classifier-channels", help="ssv2: channels of the classifier convs (64,128), or none")
+    g = p.add_argument_group("devices")
+    g.add_argument("--strategy", choices=("default", "mirrored", "multi_worker"))
+    g.add_argument("--cpu-replicas", type=int, help="mirrored over N logical CPU devices")
+    g.add_argument("--mixed-precision", choices=("auto", "off", "mixed_float16", "mixed_bfloat16"))
+    g.add_argument("--jit-compile", choices=("auto", "on", "off"))
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--batch-size", type=int, help="global batch size (8)")
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--steps-per-epoch", type=int)
+    g.add_argument("--validation-sequences", type=int, help="validation clips per epoch (0: none)")
+    g.add_argument("--learning-rate", type=float, help="Adam learning rate (1e-3)")
+    g.add_argument("--clip-norm", type=float, help="global gradient-norm clipping (off; paper: 3.0)")
+    g.add_argument("--schedule", choices=("paper", "linear", "none"), help="scheduled sampling")
+    g.add_argument("--lr-schedule", choices=("paper", "cosine", "constant"))
+    g.add_argument("--patience", type=int, help="epochs without improvement that count as a stall")
+    g.add_argument("--sampling-end-epoch", type=int,
+                   help="linear schedule: epoch at which the sampling ratio reaches 0 (default: --epochs)")
+    g.add_argument("--sampling-decay", type=float, help="sampling-ratio decrement per epoch (4e-3)")
+    g.add_argument("--min-delta", type=float,
+                   help="smallest validation-loss decrease that counts as progress (0)")
+    g.add_argument("--lr-decay", type=float, help="learning-rate factor (0.98)")
+    g.add_argument("--lr-decay-every", type=int, help="epochs between learning-rate decays (5)")
+    g.add_argument("--prediction-weight", type=float,
+                   help="ssv2: lambda in lambda * (L1 + L2 of the frames) + cross-entropy (10)")
+    g = p.add_argument_group("run")
+    g.add_argument("--seed", type=int, help="seeds weights, data and sampling (0)")
+    g.add_argument("--logdir", help="parent folder of runs (runs)")
+    g.add_argument("--name", help="run name (default: <dataset>-<model>-<recipe>)")
+    g.add_argument("--resume", action="store_true", help="continue the run --logdir/--name where it stopped")
+    g.add_argument("--eval-sequences", type=int, help="test clips evaluated after training (0: skip)")
+    g.add_argument("--eval-future", help="horizons evaluated after training, e.g. 10,30")
+    g.add_argument("--convention", choices=("standard", "nvlabs", "openstl"),
+                   help="metric convention (nvlabs)")
+    g.add_argument("--verbose", choices=("auto", "0", "1", "2"), help="Keras progress output")
+    return p
+
+
+def _cell_types():
+    """The cells the networks accept (their own list), or None to let the network check the name."""
+    from ctt_keras.models import video_predictor
+
+    return getattr(video_predictor, "CELL_TYPES", None)
+
+
+def main(argv=None, prog="ctt-train", command=None):
+    """Parses flags and runs `ctt_keras.training.experiment.train`; returns the exit code.
+
+    Args:
+        argv: The flags (default: `sys.argv[1:]`).
+        prog: The program name in messages.
+        command: How the command is recorded in config.json (default: `prog`).
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    parser = build_parser(prog)
+    explicit = vars(parser.parse_args(argv))
+    from ctt_keras import training
+    from ctt_keras.training import experiment, run_config
+
+    try:
+        config = run_config.resolve(explicit)
+    except run_config.ConfigError as error:
+        parser.error(str(error))
+    recorded = " ".join([command or prog] + list(sys.argv[1:] if argv is None else argv))
+    try:
+        experiment.train(config, command=recorded, program=(command or prog).split()[-1])
+    except run_config.ConfigError as error:
+        parser.error(str(error))
+    except experiment.SetupError as error:
+        # Raised before training (bad data, shapes, presets): a message, not a traceback.
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    except training.NonFiniteLossError as error:
+        # The backup of the last finished epoch is kept: --resume (with other flags) continues from it.
+        raise SystemExit(f"\n{prog}: error: {error}") from None
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
