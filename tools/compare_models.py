@@ -1,143 +1,21 @@
-"""Compares trained networks with trivial baselines on the same Moving-MNIST-2 test clips.
+"""Compares trained networks with trivial baselines: `ctt-compare` from a source checkout.
 
-Writes a Markdown table (a row per predictor and horizon: MSE, MAE, PSNR, SSIM,
-LPIPS), JSON, per-frame metric curves, a GIF of every predictor on the same
-clips and, given run folders, the validation loss of each run against the
-training clips it had seen. This is how docs/results.md is produced:
-
-    python tools/compare_models.py \\
-        --model convttlstm=zoo/mmnist_convttlstm_small --model convlstm=zoo/mmnist_convlstm_small \\
-        --run convttlstm=runs/mmnist_convttlstm_small --run convlstm=runs/mmnist_convlstm_small \\
-        --future 10,30 --num-sequences 2000 --out docs/results
+Every flag: `python tools/compare_models.py --help`. The command is `ctt_keras.cli.compare`.
 """
 
-import argparse
 import os
 import sys
 
+# A source checkout runs its own code (not another installed copy): the repository root goes first.
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.isfile(os.path.join(_ROOT, "ctt_keras", "__init__.py")) and _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-
-def _pairs(parser, values, flag):
-    pairs = {}
-    for value in values or ():
-        name, sep, target = value.partition("=")
-        if not sep or not name or not target:
-            parser.error(f"{flag} takes NAME=VALUE, got {value!r}")
-        if name in pairs:
-            parser.error(f"{flag}: the name {name!r} is given twice")
-        pairs[name] = target
-    return pairs
-
-
-def build_parser():
-    p = argparse.ArgumentParser(prog="compare_models.py", description=__doc__.split("\n")[0])
-    p.add_argument("--model", action="append",
-                   help="NAME=PRESET: a zoo preset name or a preset folder (repeat for several)")
-    p.add_argument("--baselines", default="black,copy_last",
-                   help="comma-separated: black, copy_last, or none (default: both)")
-    p.add_argument("--run", action="append",
-                   help="NAME=RUN_FOLDER of tools/train.py (config.json + history.csv): validation curve")
-    p.add_argument("--context", type=int, default=10, help="context frames (10)")
-    p.add_argument("--future", default="10,30", help="comma-separated horizons (10,30)")
-    p.add_argument("--num-sequences", type=int, default=2000,
-                   help="first clips of the generated test split (2000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the generated test split (0)")
-    p.add_argument("--convention", choices=("standard", "nvlabs", "openstl"), default="standard")
-    p.add_argument("--metrics", default="mse,mae,psnr,ssim,lpips")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--out", required=True, help="output folder (must not hold an earlier comparison)")
-    p.add_argument("--overwrite", action="store_true", help="replace an earlier comparison in --out")
-    return p
-
-
-_BASELINE_NAMES = {"black": "black frames", "copy_last": "copy last frame"}
+from ctt_keras.cli import compare as _cli  # noqa: E402
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    models = _pairs(parser, args.model, "--model")
-    runs = _pairs(parser, args.run, "--run")
-    baselines = [b for b in args.baselines.split(",") if b and b != "none"]
-    unknown = [b for b in baselines if b not in _BASELINE_NAMES]
-    if unknown:
-        parser.error(f"--baselines: unknown {unknown}; choose from {sorted(_BASELINE_NAMES)} or none")
-    try:
-        horizons = sorted({int(h) for h in args.future.split(",") if h})
-    except ValueError:
-        parser.error(f"--future must be comma-separated ints, got {args.future!r}")
-    if not horizons or horizons[0] < 1 or args.context < 1 or args.num_sequences < 1 or args.batch_size < 1:
-        parser.error("--future, --context, --num-sequences and --batch-size must be positive")
-    if not models and not baselines:
-        parser.error("nothing to compare: give --model and/or --baselines")
-    for name, folder in runs.items():
-        for file in ("config.json", "history.csv"):
-            if not os.path.isfile(os.path.join(folder, file)):
-                parser.error(f"--run {name}={folder}: no {file} there (not a tools/train.py run folder)")
-    if os.path.exists(os.path.join(args.out, "comparison.json")) and not args.overwrite:
-        parser.error(f"--out {args.out} already holds a comparison (comparison.json); pass --overwrite "
-                     f"to replace it")
-
-    import json
-
-    import numpy as np
-
-    from ctt_keras import zoo
-    from ctt_keras.training import comparison, runner
-    from pipelines import moving_mnist
-
-    predictors, parameters = {}, {}
-    for name, spec in models.items():
-        if os.path.isdir(spec):
-            model = zoo.load_preset_dir(spec)
-        else:
-            model = zoo.load(spec)
-        predictors[name] = model
-        parameters[name] = model.count_params()
-    for b in baselines:
-        predictors[_BASELINE_NAMES[b]] = getattr(comparison, {"black": "black_frames",
-                                                              "copy_last": "copy_last_frame"}[b])
-    side = next((m.frame_shape[0] for m in predictors.values() if hasattr(m, "frame_shape")), 64)
-    length = args.context + horizons[-1]
-    dataset = moving_mnist.load("test", sequence_length=length, seed=args.seed, image_size=side)
-    clips = np.stack([c.numpy() for c in dataset.take(args.num_sequences)])
-    if len(clips) < args.num_sequences:
-        parser.error(f"the test split holds {len(clips)} clips; --num-sequences {args.num_sequences}")
-    metrics = tuple(m for m in args.metrics.split(",") if m)
-    results, predictions = comparison.compare(
-        predictors, clips, args.context, horizons, convention=args.convention, metrics=metrics,
-        batch_size=args.batch_size,
-    )
-    extra = {"split": f"first {len(clips)} clips of the generated Moving-MNIST-2 test split (seed {args.seed}, "
-                      f"{length} frames)", "convention": args.convention, "models": models}
-    table = comparison.write_comparison(args.out, results, parameters, extra)
-    names = list(predictors)
-    truth = clips[:2, args.context:]
-    runner.write_prediction_gif(os.path.join(args.out, "prediction_truth.gif"), clips[:2, :args.context], truth,
-                                truth)
-    for name in names:
-        safe = "".join(ch if ch.isalnum() else "_" for ch in name)
-        runner.write_prediction_gif(os.path.join(args.out, f"prediction_{safe}.gif"), clips[:2, :args.context],
-                                    truth, predictions[name][:2])
-    if runs:
-        histories = {}
-        for name, folder in runs.items():
-            with open(os.path.join(folder, "config.json")) as f:
-                config = json.load(f)
-            flags = config.get("flags", config)
-            per_epoch = int(flags["steps_per_epoch"]) * int(flags["batch_size"])
-            histories[name] = comparison.read_history(os.path.join(folder, "history.csv"), per_epoch)
-        comparison.plot_validation_curves(os.path.join(args.out, "validation_loss.png"), histories,
-                                          title="validation loss (mean L1 + L2, closed loop) vs training clips")
-    print(extra["split"] + f", {args.convention} convention")
-    print(table)
-    print(f"wrote {args.out}/comparison.json, comparison.md, curves_*.png, prediction_*.gif"
-          + (", validation_loss.png" if runs else ""))
-    return 0
+    return _cli.main(argv, prog="compare_models.py")
 
 
 if __name__ == "__main__":
