@@ -1,12 +1,16 @@
 """Trains a Conv-TT-LSTM / ConvLSTM network, then evaluates it and writes a prediction GIF.
 
-With no flags: the offline demo (a small Conv-TT-LSTM video predictor on generated
-Moving-MNIST, a few minutes on 2 CPU cores). `--recipe paper` gives the paper's
+With no flags: the offline demo (a small Conv-TT-LSTM video predictor trained from
+scratch on generated Moving-MNIST, a few minutes on 2 CPU cores; it learns little in
+that time). `--recipe quickstart` fine-tunes the shipped trained preset
+`mmnist_<model>_small` for a minute on its own closed loop and evaluates it against
+black frames and the last context frame repeated. `--recipe paper` gives the paper's
 network and schedule. `--dataset ssv2` trains the early-activity-recognition
 network (`EarlyActivityRecognizer`) on Something-Something V2. See
 docs/training.md for every flag, the run folder and resuming, docs/activity.md for SSv2.
 
-    ctt-train                                               # demo
+    ctt-train --recipe quickstart                           # a trained predictor, in minutes
+    ctt-train                                               # demo: a small network from scratch
     ctt-train --recipe paper --strategy mirrored
     ctt-train --strategy mirrored --cpu-replicas 2 --steps-per-epoch 10
     ctt-train --resume --name demo                          # continue a killed run
@@ -39,7 +43,7 @@ def build_parser(prog="ctt-train"):
         g.add_argument("--" + name.replace("_", "-"), type=option.type, help=f"{owner}: {option.help}")
     g = p.add_argument_group("model")
     g.add_argument("--recipe", choices=tuple(run_config.RECIPES),
-                   help="defaults: demo (small, minutes) or paper")
+                   help="defaults: demo (small, from scratch), quickstart (fine-tune the shipped preset) or paper")
     g.add_argument("--model", choices=_cell_types(), help="cell type (convttlstm)")
     g.add_argument("--preset", help="start from a zoo preset (by name)")
     g.add_argument("--weights", help="start from a preset folder (config.json + model.weights.h5)")
@@ -68,7 +72,8 @@ def build_parser(prog="ctt-train"):
     g.add_argument("--validation-sequences", type=int, help="validation clips per epoch (0: none)")
     g.add_argument("--learning-rate", type=float, help="Adam learning rate (1e-3)")
     g.add_argument("--clip-norm", type=float, help="global gradient-norm clipping (off; paper: 3.0)")
-    g.add_argument("--schedule", choices=("paper", "linear", "none"), help="scheduled sampling")
+    g.add_argument("--schedule", choices=("paper", "linear", "closed", "none"),
+                   help="scheduled sampling (closed: the network's own predictions throughout, for fine-tuning)")
     g.add_argument("--lr-schedule", choices=("paper", "cosine", "constant"))
     g.add_argument("--patience", type=int, help="epochs without improvement that count as a stall")
     g.add_argument("--sampling-end-epoch", type=int,
@@ -87,6 +92,9 @@ def build_parser(prog="ctt-train"):
     g.add_argument("--resume", action="store_true", help="continue the run --logdir/--name where it stopped")
     g.add_argument("--eval-sequences", type=int, help="test clips evaluated after training (0: skip)")
     g.add_argument("--eval-future", help="horizons evaluated after training, e.g. 10,30")
+    g.add_argument("--eval-baselines", action=argparse.BooleanOptionalAction,
+                   help="also evaluate black frames and the last context frame repeated on the same clips "
+                        "(quickstart: on)")
     g.add_argument("--convention", choices=("standard", "nvlabs", "openstl"),
                    help="metric convention (nvlabs)")
     g.add_argument("--verbose", choices=("auto", "0", "1", "2"), help="Keras progress output")

@@ -40,7 +40,7 @@ def check_model_for(model, dataset, classes=None):
 
 def evaluate_predictor(model, config, split, context_frames, horizons, num_sequences, out_paths,
                        convention="nvlabs", metrics=None, batch_size=16, jit_compile=False, extra=None,
-                       progress=False):
+                       progress=False, baselines=False, name="network"):
     """Per-frame metric curves of a `VideoPredictor` on the first clips of a split; writes the outputs.
 
     Args:
@@ -55,6 +55,12 @@ def evaluate_predictor(model, config, split, context_frames, horizons, num_seque
         batch_size, jit_compile: Of the rollout.
         extra: More entries for the JSON file.
         progress: Show progress bars while reading and predicting.
+        baselines: Also evaluate the trivial predictors of
+            `ctt_keras.training.comparison.BASELINES` (black frames, the last
+            context frame repeated) on the same clips; the table then has a row per
+            predictor and horizon (named `name` for the network) and the JSON a
+            `baselines` entry.
+        name: The network's row name when `baselines` is set.
 
     Returns:
         `(results, table, num_sequences)`: the `evaluate_horizons` results and the Markdown table.
@@ -67,8 +73,20 @@ def evaluate_predictor(model, config, split, context_frames, horizons, num_seque
         model, clips, context_frames, horizons, convention=convention, metrics=metrics, batch_size=batch_size,
         jit_compile=jit_compile, progress=progress)
     _make_folders(out_paths)
+    extra = {"split": split, "num_sequences": len(clips), **(extra or {})}
+    if baselines:
+        from ctt_keras.training import comparison
+
+        others, _ = comparison.compare(comparison.BASELINES, clips, context_frames, horizons, convention=convention,
+                                       metrics=metrics, batch_size=batch_size)
+        extra["baselines"] = {b: runner.results_to_json(r) for b, r in others.items()}
     table = runner.write_evaluation(results, out_paths.get("json"), out_paths.get("markdown"),
-                                    out_paths.get("png"), extra={"split": split, "num_sequences": len(clips), **(extra or {})})
+                                    out_paths.get("png"), extra=extra)
+    if baselines:
+        table = comparison.comparison_table({name: results, **others}, {name: model.count_params()})
+        if out_paths.get("markdown"):
+            with open(out_paths["markdown"], "w") as f:
+                f.write(f"{convention} convention, first {len(clips)} clips of the {split} split\n\n{table}\n")
     if out_paths.get("gif"):
         runner.write_prediction_gif(out_paths["gif"], *arrays)
     return results, table, len(clips)

@@ -95,7 +95,8 @@ def train(config, command="ctt-train", program="ctt-train", log=None):
         results, table, count = evaluation.evaluate_predictor(
             final, config, "test", context, run_config.horizons(config), int(config["eval_sequences"]),
             evaluation.output_paths(run.path), convention=config["convention"], batch_size=batch,
-            extra={"training_seconds": timer.seconds}, progress=progress)
+            extra={"training_seconds": timer.seconds}, progress=progress,
+            baselines=bool(config.get("eval_baselines")), name=config["name"])
         training.log_curves(run.tensorboard, results)
         metadata["metrics"] = evaluation.predictor_summary(results, "test", count, config["convention"])
         log(table)

@@ -19,6 +19,13 @@ RECIPES = {
         rank=4, epochs=4, steps_per_epoch=40, validation_sequences=32, schedule="paper",
         lr_schedule="constant", patience=1, eval_sequences=256, eval_future="10",
     ),
+    # The shipped small preset of --model (Moving-MNIST), fine-tuned briefly on its own closed loop, then
+    # evaluated against black frames and the last context frame repeated: a working predictor in minutes.
+    "quickstart": dict(
+        preset="mmnist_{model}_small", epochs=1, steps_per_epoch=30, validation_sequences=32, schedule="closed",
+        lr_schedule="constant", learning_rate=1e-4, clip_norm=3.0, patience=1, eval_sequences=256,
+        eval_future="10", eval_baselines=True, convention="standard",
+    ),
     "paper": dict(
         layers_per_block="3,3,3,3", hidden_channels="32,48,48,32", skip_stride="2", kernel_size=5, order=3,
         steps=3, rank=8, epochs=500, steps_per_epoch=1250, validation_sequences=3000, schedule="paper",
@@ -33,13 +40,14 @@ DEFAULTS = dict(
     jit_compile="auto", batch_size=8, learning_rate=1e-3, clip_norm=None, context_frames=10, future_frames=10,
     sampling_decay=4e-3, min_delta=0.0, lr_decay=0.98, lr_decay_every=5, seed=0, logdir="runs", name=None,
     resume=False, convention="nvlabs", verbose="auto", prediction_weight=10.0,
-    encoder_channels="32,64", classifier_channels="64,128",
+    encoder_channels="32,64", classifier_channels="64,128", eval_baselines=False,
 )
 # Settings of one task only (the recognizer's loss weight).
 TASK_ONLY = {"prediction_weight": "recognition"}
 # Settings that may differ when resuming a run (everything else must match its config.json).
 RESUME_MAY_CHANGE = {
     "epochs", "resume", "logdir", "name", "verbose", "eval_sequences", "eval_future", "convention",
+    "eval_baselines",
 }
 
 
@@ -72,6 +80,10 @@ def _resolve(explicit):
     dataset = explicit.get("dataset", base["dataset"])
     module = datasets.get(dataset)
     config = {**base, **RECIPES[recipe], **module.RECIPES.get(recipe, {}), **explicit}
+    if "weights" in explicit and "preset" not in explicit:
+        config["preset"] = None  # a recipe's starting preset gives way to the weights given
+    if config.get("preset") and "{model}" in config["preset"]:
+        config["preset"] = config["preset"].format(model=config["model"])
     config["name"] = config["name"] or f"{dataset}-{config['model']}-{recipe}"
     for key, why in module.DERIVED.items():
         if key in explicit:

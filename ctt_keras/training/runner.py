@@ -25,7 +25,7 @@ ARCHITECTURE_KEYS = architecture.architecture_keys(VideoPredictor)
 # The recognizer's own parts around the stack (besides ARCHITECTURE_KEYS; `num_classes` comes from the data).
 RECOGNIZER_KEYS = tuple(k for k in architecture.architecture_keys(EarlyActivityRecognizer)
                         if k not in ARCHITECTURE_KEYS)
-SCHEDULE_CHOICES = ("paper", "linear", "none")
+SCHEDULE_CHOICES = ("paper", "linear", "closed", "none")
 LR_SCHEDULE_CHOICES = ("paper", "cosine", "constant")
 _LPIPS_MIN_SIDE = 32
 
@@ -112,8 +112,10 @@ def make_schedule(
     Args:
         name: Scheduled sampling: `"paper"` (plateau-triggered decay, which also
             drives the learning rate when `lr_schedule="paper"`), `"linear"`
-            (1 -> 0 over the run, or until `sampling_end_epoch`) or `"none"`
-            (teacher forcing throughout).
+            (1 -> 0 over the run, or until `sampling_end_epoch`), `"closed"`
+            (ratio 0 throughout: every step after the context reads the network's
+            own prediction, as at test time; for fine-tuning a trained network) or
+            `"none"` (teacher forcing throughout).
         lr_schedule: `"paper"` (decay after the second plateau; needs
             `name="paper"`), `"cosine"` (over `epochs`) or `"constant"`.
         epochs: Length of the run (linear and cosine schedules).
@@ -144,6 +146,8 @@ def make_schedule(
     elif name == "linear":
         end = epochs if sampling_end_epoch is None else sampling_end_epoch
         result.append(schedules.LinearSamplingDecay(0, max(int(end), 1)))
+    elif name == "closed":
+        result.append(schedules.LinearSamplingDecay(0, 1, start=0.0, end=0.0))
     if lr_schedule == "cosine":
         result.append(schedules.CosineLearningRate(learning_rate, max(epochs, 1)))
     if not result:
