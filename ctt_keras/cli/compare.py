@@ -28,12 +28,30 @@ def _pairs(parser, values, flag):
     return pairs
 
 
+def _parameters_beside(metrics_path):
+    """The parameter count recorded with an evaluation: in it, or in the run's config.json beside it."""
+    import json
+
+    for path in (metrics_path, os.path.join(os.path.dirname(metrics_path), "config.json")):
+        try:
+            with open(path) as f:
+                count = json.load(f).get("parameters")
+        except (OSError, ValueError):
+            continue
+        if isinstance(count, int):
+            return count
+    return None
+
+
 def build_parser(prog="ctt-compare"):
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     p.add_argument("--model", action="append",
                    help="NAME=PRESET: a zoo preset name or a preset folder (repeat for several)")
     p.add_argument("--baselines", default="black,copy_last",
                    help="comma-separated: black, copy_last, or none (default: both)")
+    p.add_argument("--evaluated", action="append",
+                   help="NAME=METRICS_JSON: rows from an earlier evaluation (the metrics.json of ctt-train or "
+                        "ctt-evaluate) of the same test clips, instead of running that network again")
     p.add_argument("--run", action="append",
                    help="NAME=RUN_FOLDER of tools/train.py (config.json + history.csv): validation curve")
     p.add_argument("--context", type=int, default=10, help="context frames (10)")
@@ -58,6 +76,12 @@ def main(argv=None, prog="ctt-compare"):
     args = parser.parse_args(argv)
     models = _pairs(parser, args.model, "--model")
     runs = _pairs(parser, args.run, "--run")
+    evaluated = _pairs(parser, args.evaluated, "--evaluated")
+    for name, path in evaluated.items():
+        if name in models:
+            parser.error(f"--evaluated {name}: the name is also given to --model")
+        if not os.path.isfile(path):
+            parser.error(f"--evaluated {name}={path}: no such file")
     baselines = [b for b in args.baselines.split(",") if b and b != "none"]
     unknown = [b for b in baselines if b not in _BASELINE_NAMES]
     if unknown:
@@ -68,7 +92,7 @@ def main(argv=None, prog="ctt-compare"):
         parser.error(f"--future must be comma-separated ints, got {args.future!r}")
     if not horizons or horizons[0] < 1 or args.context < 1 or args.num_sequences < 1 or args.batch_size < 1:
         parser.error("--future, --context, --num-sequences and --batch-size must be positive")
-    if not models and not baselines:
+    if not models and not baselines and not evaluated:
         parser.error("nothing to compare: give --model and/or --baselines")
     for name, folder in runs.items():
         for file in ("config.json", "history.csv"):
@@ -104,14 +128,24 @@ def main(argv=None, prog="ctt-compare"):
     if len(clips) < args.num_sequences:
         parser.error(f"the test split holds {len(clips)} clips; --num-sequences {args.num_sequences}")
     metrics = tuple(m for m in args.metrics.split(",") if m)
+    earlier = {}
+    for name, path in evaluated.items():
+        try:
+            earlier[name] = comparison.read_evaluation(path, len(clips), args.context, horizons, args.convention)
+        except ValueError as error:
+            parser.error(f"--evaluated {name}: {error}")
+        parameters[name] = _parameters_beside(path)
     results, predictions = comparison.compare(
         predictors, clips, args.context, horizons, convention=args.convention, metrics=metrics,
         batch_size=args.batch_size,
     )
+    results = {**earlier, **results}
     extra = {"split": f"first {len(clips)} clips of the generated Moving-MNIST-2 test split (seed {args.seed}, "
-                      f"{length} frames)", "convention": args.convention, "models": models}
+                      f"{length} frames)", "convention": args.convention, "models": models,
+             "evaluated": evaluated}
     table = comparison.write_comparison(args.out, results, parameters, extra)
     names = list(predictors)
+    parameters = {k: v for k, v in parameters.items() if v is not None}
     truth = clips[:2, args.context:]
     runner.write_prediction_gif(os.path.join(args.out, "prediction_truth.gif"), clips[:2, :args.context], truth,
                                 truth)

@@ -189,6 +189,34 @@ def write_comparison(out_dir, results, parameters=None, extra=None):
     return table
 
 
+def read_evaluation(path, num_sequences, context_frames, horizons, convention):
+    """The results of an earlier evaluation (a `metrics.json` of `ctt-train`/`ctt-evaluate`) for a table.
+
+    Refuses (ValueError naming what differs) an evaluation of another number of
+    clips, convention or horizon set, so that every row of a table is measured on
+    the same clips the same way.
+    """
+    with open(path) as f:
+        data = json.load(f)
+    results = data.get("results")
+    if not isinstance(results, dict):
+        raise ValueError(f"{path} holds no evaluation results (no 'results' entry).")
+    if data.get("num_sequences") != num_sequences:
+        raise ValueError(f"{path} evaluated {data.get('num_sequences')} clips, this comparison {num_sequences}.")
+    out = {}
+    for h in horizons:
+        label = f"{context_frames}->{h}"
+        if label not in results:
+            raise ValueError(f"{path} has no {label} results (has {sorted(results)}).")
+        result = dict(results[label])
+        if result.get("convention") != convention:
+            raise ValueError(f"{path} used the {result.get('convention')!r} convention, this comparison "
+                             f"{convention!r}.")
+        result["curves"] = {m: np.asarray(v, dtype=np.float64) for m, v in result["curves"].items()}
+        out[label] = result
+    return out
+
+
 def read_history(path, clips_per_epoch, column="val_loss"):
     """`(training clips seen, value)` per epoch from a run's `history.csv` (Keras CSVLogger)."""
     clips, values = [], []

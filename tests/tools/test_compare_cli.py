@@ -61,3 +61,26 @@ def test_compare_refuses_to_overwrite_and_bad_flags(tiny_preset, tmp_path, capsy
         with pytest.raises(SystemExit):
             compare.main(argv + ["--out", str(tmp_path / "o2")])
         assert message in capsys.readouterr().err
+
+
+def test_compare_reuses_an_earlier_evaluation_of_the_same_clips(tiny_preset, tmp_path):
+    folder, model = tiny_preset
+    first = tmp_path / "first"
+    assert compare.main(["--model", f"tiny={folder}", "--baselines", "none", "--future", "2", "--num-sequences", "3",
+                         "--metrics", "mse", "--out", str(first)]) == 0
+    # A metrics.json as ctt-train writes it, beside the run's config.json (parameter count).
+    run = tmp_path / "run"
+    run.mkdir()
+    data = json.loads((first / "comparison.json").read_text())
+    (run / "metrics.json").write_text(json.dumps({"results": data["results"]["tiny"], "num_sequences": 3}))
+    (run / "config.json").write_text(json.dumps({"parameters": model.count_params()}))
+    second = tmp_path / "second"
+    assert compare.main(["--evaluated", f"tiny={run / 'metrics.json'}", "--future", "2", "--num-sequences", "3",
+                         "--metrics", "mse", "--out", str(second)]) == 0
+    again = json.loads((second / "comparison.json").read_text())
+    assert again["results"]["tiny"]["10->2"]["means"] == data["results"]["tiny"]["10->2"]["means"]
+    assert again["parameters"]["tiny"] == model.count_params()
+    assert "black frames" in again["results"]
+    with pytest.raises(SystemExit):
+        compare.main(["--evaluated", f"tiny={run / 'metrics.json'}", "--future", "2", "--num-sequences", "4",
+                      "--metrics", "mse", "--out", str(tmp_path / "third")])
