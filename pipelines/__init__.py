@@ -2,6 +2,7 @@
 
 Modules:
     moving_mnist: Moving-MNIST generator (endless train stream, fixed validation/test sets).
+    moving_mnist_arrays: the same Moving-MNIST clips without TensorFlow (NumPy iterators, keras PyDataset).
     moving_mnist_files: readers/writers for `mnist_test_seq.npy`, the official `.npz`, TFRecord shards.
     mnist_digits: MNIST IDX reader and the bundled MNIST copy.
     kth: KTH action: `00sequences.txt` parser, TFDS builder over the raw AVIs, clip loader.
@@ -12,7 +13,17 @@ Modules:
     failures: skipping bad source files with a warning and a summary.
 """
 
-from pipelines import (  # noqa: F401
-    clips, failures, kth, mnist_digits, moving_mnist, moving_mnist_files, ssv2, video)
+import importlib
 
-__all__ = ["clips", "failures", "kth", "mnist_digits", "moving_mnist", "moving_mnist_files", "ssv2", "video"]
+__all__ = ["clips", "failures", "kth", "mnist_digits", "moving_mnist", "moving_mnist_arrays", "moving_mnist_files",
+           "ssv2", "video"]
+
+
+def __getattr__(name):
+    # Submodules load on first use (PEP 562), so that `import pipelines.moving_mnist_arrays` and the other
+    # NumPy-only parts never import TensorFlow (a JAX or PyTorch install may not have it).
+    if name in __all__:
+        module = importlib.import_module(f"pipelines.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'pipelines' has no attribute {name!r}")

@@ -16,9 +16,9 @@ the same for everyone who uses the same seed.
 import math
 
 import numpy as np
-import tensorflow as tf
 
 from pipelines import mnist_digits
+from pipelines._lazy_tf import tf  # TensorFlow only when a tf.data builder runs
 
 DIGIT_SIZE = 28
 SPEED_FRACTION = 0.1
