@@ -13,10 +13,10 @@ import importlib
 
 __version__ = "0.1.0"
 
-from ctt_keras import layers, losses, models  # noqa: E402
-from ctt_keras.layers import ConvLSTMCell, ConvRNN, ConvTTLSTMCell  # noqa: E402
-from ctt_keras.losses import L1L2Loss  # noqa: E402
-from ctt_keras.models import EarlyActivityRecognizer, VideoPredictor  # noqa: E402
+from ctt_keras import layers, losses, models  # noqa: E402, F401
+from ctt_keras.layers import ConvLSTMCell, ConvRNN, ConvTTLSTMCell  # noqa: E402, F401
+from ctt_keras.losses import L1L2Loss  # noqa: E402, F401
+from ctt_keras.models import EarlyActivityRecognizer, VideoPredictor  # noqa: E402, F401
 
 # Imported on first attribute access (PEP 562): `ctt_keras.metrics` works after `import ctt_keras`
 # without making every import pay for LPIPS weights, the zoo or TensorFlow-only modules.
