@@ -23,7 +23,15 @@ import pytest
 from tests.backends import checks
 
 WORKER = pathlib.Path(__file__).with_name("backend_worker.py")
+NO_TENSORFLOW = pathlib.Path(__file__).with_name("no_tensorflow")  # its sitecustomize blocks TensorFlow
 TIMEOUT_S = 900
+
+
+def no_tensorflow_env(**variables):
+    """The environment of a subprocess in which TensorFlow cannot be imported (and that runs this checkout)."""
+    path = [str(NO_TENSORFLOW), str(checks.REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(
+        os.pathsep) if p]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(path), **variables)
 
 
 def _backend_param(name, *marks):
@@ -38,8 +46,7 @@ def worker(request, tmp_path_factory):
         pytest.skip(f"{backend} is not installed (pip install {backend}); the {backend}-backend tests need it")
     out = tmp_path_factory.mktemp(f"backend_{backend}") / "results.npz"
     vectors = checks.parity_vectors_dir()
-    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=os.pathsep.join(
-        [str(checks.REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    env = no_tensorflow_env(KERAS_BACKEND=backend)
     done = subprocess.run([sys.executable, str(WORKER), str(out), str(vectors or "")], env=env,
                           capture_output=True, text=True, timeout=TIMEOUT_S)
     assert done.returncode == 0, f"{backend} worker failed:\n{done.stderr[-6000:]}"
