@@ -33,9 +33,9 @@ def accelerator_available(backend=None):
 def default_jit_compile(backend=None, accelerator=None):
     """Whether `compile(jit_compile="auto")` turns XLA on, per backend and device.
 
-    - TensorFlow: on accelerators only. On CPU an XLA-compiled recurrent loop of
-      convolutions is 37-60x slower than TensorFlow's default kernels (measured on
-      the project's 2-core machine; docs/performance.md).
+    - TensorFlow: on accelerators only. On CPU the XLA-compiled training step of
+      the paper's network was 1.5-2.4x slower than TensorFlow's default kernels
+      (measured on the project's 2-core machine; docs/performance.md).
     - JAX: always on. JAX has no graph runtime besides XLA: without `jax.jit`
       every op is dispatched one by one from Python, which is slower than the
       compiled step even on CPU (docs/performance.md).

@@ -106,6 +106,7 @@ def main(argv):
         checks.fit(results, vectors_dir)
     checks.metrics(results)
     checks.preset(results)
+    checks.precision(results)
     tensorflow_only_errors(results)
     results["tensorflow_imported"] = np.bool_(sitecustomize.tensorflow_imported())
     np.savez(out, **results)

@@ -111,3 +111,23 @@ def preset_context():
 def preset(results):
     model = ctt_keras.zoo.load("mmnist_convttlstm_small")
     results["preset/future"] = to_numpy(model.predict_frames(preset_context(), 10))
+
+
+def precision(results):
+    """One training step of a tiny network under each mixed policy: the loss scaling Keras puts in place."""
+    previous = keras.config.dtype_policy().name
+    clip = np.random.default_rng(3).random((2, 4, 16, 16, 1), dtype=np.float32)
+    try:
+        for policy in ("mixed_float16", "mixed_bfloat16"):
+            keras.config.set_dtype_policy(policy)
+            model = ctt_keras.VideoPredictor((16, 16, 1), layers_per_block=(1,), hidden_channels=(4,),
+                                             skip_stride=None, kernel_size=3, rank=2, context_frames=2)
+            model.compile(optimizer=keras.optimizers.SGD(0.1))
+            loss = model.train_on_batch(clip)
+            results[f"precision/{policy}/optimizer"] = np.str_(type(model.optimizer).__name__)
+            results[f"precision/{policy}/loss"] = np.float64(loss)
+            results[f"precision/{policy}/compute_dtype"] = np.str_(model.cells[0].compute_dtype)
+            results[f"precision/{policy}/output_dtype"] = np.str_(str(model.predict_on_batch(clip).dtype))
+    finally:
+        keras.config.set_dtype_policy(previous)
+

@@ -123,6 +123,16 @@ def test_preset_predicts_the_same_frames(worker, here):
     np.testing.assert_allclose(worker["preset/future"], here["preset/future"], atol=1e-5, rtol=0)
 
 
+def test_mixed_precision_policies_and_loss_scaling(worker):
+    # mixed_float16 trains through Keras's LossScaleOptimizer on every backend; bfloat16 needs no scaling.
+    assert str(worker["precision/mixed_float16/optimizer"]) == "LossScaleOptimizer"
+    assert str(worker["precision/mixed_bfloat16/optimizer"]) == "SGD"
+    for policy, compute in (("mixed_float16", "float16"), ("mixed_bfloat16", "bfloat16")):
+        assert str(worker[f"precision/{policy}/compute_dtype"]) == compute
+        assert str(worker[f"precision/{policy}/output_dtype"]) == "float32"
+        assert np.isfinite(worker[f"precision/{policy}/loss"]) and worker[f"precision/{policy}/loss"] > 0
+
+
 def test_tensorflow_only_parts_say_what_they_need(worker):
     assert "needs TensorFlow" in str(worker["errors/tf_data"])
     assert "moving_mnist_arrays" in str(worker["errors/tf_data"])
