@@ -1,6 +1,6 @@
 """TensorFlow, imported on first use, so that the NumPy parts of `pipelines` work without it.
 
-`from pipelines._lazy_tf import tf` in a module whose tf.data builders sit next to
+`from ._lazy_tf import tf` in a module whose tf.data builders sit next to
 plain NumPy readers and generators: importing the module (and calling the NumPy
 parts) never imports TensorFlow; the first `tf.<name>` does, and without
 TensorFlow installed it raises an `ImportError` that says what needs it and what

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from pipelines import mnist_digits
-from pipelines._lazy_tf import tf  # TensorFlow only when a tf.data builder runs
+from ._lazy_tf import tf  # TensorFlow only when a tf.data builder runs
 
 DIGIT_SIZE = 28
 SPEED_FRACTION = 0.1

@@ -24,7 +24,7 @@ import threading
 import keras
 import numpy as np
 
-from pipelines import mnist_digits, moving_mnist, moving_mnist_files
+from . import mnist_digits, moving_mnist, moving_mnist_files
 
 __all__ = ["MovingMNIST", "MovingMNISTFile", "batches", "file_sequences", "read_file", "sequences"]
 

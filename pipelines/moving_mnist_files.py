@@ -11,7 +11,7 @@ import pathlib
 
 import numpy as np
 
-from pipelines._lazy_tf import tf  # TensorFlow only when a tf.data builder runs
+from ._lazy_tf import tf  # TensorFlow only when a tf.data builder runs
 
 NPZ_KEY = "data"
 
