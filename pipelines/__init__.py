@@ -15,8 +15,8 @@ Modules:
 
 import importlib
 
-__all__ = ["clips", "failures", "kth", "mnist_digits", "moving_mnist", "moving_mnist_arrays", "moving_mnist_files",
-           "ssv2", "video"]
+__all__ = ["clips", "failures", "kth", "mnist_digits", "moving_mnist", "moving_mnist_arrays",
+           "moving_mnist_files", "ssv2", "video"]
 
 
 def __getattr__(name):

@@ -35,14 +35,26 @@ def _to_unit_float(frames):
 
 
 class _Generator:
-    """Random access to the sequences of one split, in the tf.data builder's order, as uint8 `[N, T, H, W, 1]`."""
+    """Random access to the sequences of one split, in the tf.data builder's order, as uint8 arrays."""
 
-    def __init__(self, split, sequence_length, num_digits, seed, num_sequences, image_size, shuffle, shuffle_seed,
-                 source):
+    def __init__(
+        self,
+        split,
+        sequence_length,
+        num_digits,
+        seed,
+        num_sequences,
+        image_size,
+        shuffle,
+        shuffle_seed,
+        source,
+    ):
         moving_mnist._validate(split, sequence_length, num_digits, image_size, num_sequences)
         if split == "train" and num_sequences is not None:
-            raise ValueError("num_sequences must be None for split='train' (an endless stream); "
-                             "take as many sequences as you need from it")
+            raise ValueError(
+                "num_sequences must be None for split='train' (an endless stream); "
+                "take as many sequences as you need from it"
+            )
         self.split = split
         self.sequence_length, self.num_digits, self.image_size = sequence_length, num_digits, image_size
         self.digits = mnist_digits.load_digits(moving_mnist._DIGIT_SPLIT[split], source=source)
@@ -58,7 +70,8 @@ class _Generator:
         else:
             self.total = num_sequences or moving_mnist.DEFAULT_NUM_SEQUENCES[split]
             self.indices, self.offsets = moving_mnist._sample_params(
-                rng, self.digits.shape[0], self.total, num_digits, sequence_length, image_size)
+                rng, self.digits.shape[0], self.total, num_digits, sequence_length, image_size
+            )
             self.order = np.arange(self.total)
             if shuffle:
                 order_seed = seed if shuffle_seed is None else shuffle_seed
@@ -73,8 +86,13 @@ class _Generator:
             self._rng.bit_generator.state = self._chunk_states[known]
             for k in range(known, chunk + 1):
                 params = moving_mnist._sample_params(
-                    self._rng, self.digits.shape[0], moving_mnist._CHUNK, self.num_digits, self.sequence_length,
-                    self.image_size)
+                    self._rng,
+                    self.digits.shape[0],
+                    moving_mnist._CHUNK,
+                    self.num_digits,
+                    self.sequence_length,
+                    self.image_size,
+                )
                 if k + 1 == len(self._chunk_states):
                     self._chunk_states.append(self._rng.bit_generator.state)
             self._cached_chunk = (chunk, params)
@@ -84,7 +102,9 @@ class _Generator:
         """Sequences `begin..end-1` (reading order) as uint8 `[end - begin, T, H, W, 1]`."""
         if self.total is not None:
             chosen = self.order[begin:end]
-            frames = moving_mnist.render(self.digits, self.indices[chosen], self.offsets[chosen], self.image_size)
+            frames = moving_mnist.render(
+                self.digits, self.indices[chosen], self.offsets[chosen], self.image_size
+            )
             return frames[..., None]
         parts = []
         position = begin
@@ -92,14 +112,24 @@ class _Generator:
             chunk, start = divmod(position, moving_mnist._CHUNK)
             stop = min(moving_mnist._CHUNK, start + end - position)
             indices, offsets = self._chunk_params(chunk)
-            parts.append(moving_mnist.render(self.digits, indices[start:stop], offsets[start:stop],
-                                             self.image_size))
+            parts.append(
+                moving_mnist.render(self.digits, indices[start:stop], offsets[start:stop], self.image_size)
+            )
             position += stop - start
         return np.concatenate(parts)[..., None]
 
 
-def sequences(split="train", sequence_length=20, num_digits=2, seed=0, num_sequences=None, image_size=64,
-              shuffle=None, shuffle_seed=None, source="bundled"):
+def sequences(
+    split="train",
+    sequence_length=20,
+    num_digits=2,
+    seed=0,
+    num_sequences=None,
+    image_size=64,
+    shuffle=None,
+    shuffle_seed=None,
+    source="bundled",
+):
     """Yields Moving-MNIST sequences one by one, exactly those of `pipelines.moving_mnist.load`.
 
     Args:
@@ -116,17 +146,32 @@ def sequences(split="train", sequence_length=20, num_digits=2, seed=0, num_seque
     first = list(itertools.islice(sequences("train", seed=0), 4))  # 4 clips [20, 64, 64, 1]
     ```
     """
-    generator = _Generator(split, sequence_length, num_digits, seed, num_sequences, image_size, shuffle,
-                           shuffle_seed, source)
+    generator = _Generator(
+        split, sequence_length, num_digits, seed, num_sequences, image_size, shuffle, shuffle_seed, source
+    )
     for begin in _chunk_starts(generator.total):
-        end = begin + moving_mnist._CHUNK if generator.total is None else min(generator.total,
-                                                                              begin + moving_mnist._CHUNK)
+        end = (
+            begin + moving_mnist._CHUNK
+            if generator.total is None
+            else min(generator.total, begin + moving_mnist._CHUNK)
+        )
         yield from _to_unit_float(generator.render(begin, end))
 
 
-def batches(split="train", batch_size=16, drop_remainder=False, sequence_length=20, num_digits=2, seed=0,
-            num_sequences=None, image_size=64, shuffle=None, shuffle_seed=None, source="bundled"):
-    """Yields batches `[batch_size, T, H, W, 1]` of `sequences(...)` for the same arguments, in the same order.
+def batches(
+    split="train",
+    batch_size=16,
+    drop_remainder=False,
+    sequence_length=20,
+    num_digits=2,
+    seed=0,
+    num_sequences=None,
+    image_size=64,
+    shuffle=None,
+    shuffle_seed=None,
+    source="bundled",
+):
+    """Yields batches `[batch_size, T, H, W, 1]` of `sequences(...)` (same arguments, same order).
 
     Args:
         split: `"train"`, `"validation"` or `"test"`.
@@ -141,8 +186,9 @@ def batches(split="train", batch_size=16, drop_remainder=False, sequence_length=
     ```
     """
     batch_size = _check_batch_size(batch_size)
-    generator = _Generator(split, sequence_length, num_digits, seed, num_sequences, image_size, shuffle,
-                           shuffle_seed, source)
+    generator = _Generator(
+        split, sequence_length, num_digits, seed, num_sequences, image_size, shuffle, shuffle_seed, source
+    )
     for begin in _chunk_starts(generator.total, batch_size):
         end = begin + batch_size if generator.total is None else min(generator.total, begin + batch_size)
         if end - begin < batch_size and drop_remainder:
@@ -175,13 +221,29 @@ class MovingMNIST(keras.utils.PyDataset):
     ```
     """
 
-    def __init__(self, split="train", batch_size=16, sequence_length=20, num_digits=2, seed=0, num_sequences=None,
-                 image_size=64, shuffle=None, shuffle_seed=None, source="bundled", workers=1,
-                 use_multiprocessing=False, max_queue_size=10):
-        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+    def __init__(
+        self,
+        split="train",
+        batch_size=16,
+        sequence_length=20,
+        num_digits=2,
+        seed=0,
+        num_sequences=None,
+        image_size=64,
+        shuffle=None,
+        shuffle_seed=None,
+        source="bundled",
+        workers=1,
+        use_multiprocessing=False,
+        max_queue_size=10,
+    ):
+        super().__init__(
+            workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
+        )
         self.batch_size = _check_batch_size(batch_size)
-        self._generator = _Generator(split, sequence_length, num_digits, seed, num_sequences, image_size, shuffle,
-                                     shuffle_seed, source)
+        self._generator = _Generator(
+            split, sequence_length, num_digits, seed, num_sequences, image_size, shuffle, shuffle_seed, source
+        )
 
     @property
     def num_batches(self):
@@ -191,7 +253,9 @@ class MovingMNIST(keras.utils.PyDataset):
 
     def __len__(self):
         if self._generator.total is None:
-            raise TypeError("the Moving-MNIST train stream is endless and has no length (num_batches is None)")
+            raise TypeError(
+                "the Moving-MNIST train stream is endless and has no length (num_batches is None)"
+            )
         return self.num_batches
 
     def __getitem__(self, index):
@@ -216,8 +280,10 @@ def read_file(path):
     elif path.suffix == ".npz":
         array = moving_mnist_files.read_npz(path)
     elif path.suffix == ".tfrecord":
-        raise ValueError(f"{path}: TFRecord shards need TensorFlow (pipelines.moving_mnist_files.load_tfrecords); "
-                         f"the NumPy readers take .npy and .npz files")
+        raise ValueError(
+            f"{path}: TFRecord shards need TensorFlow (pipelines.moving_mnist_files.load_tfrecords); "
+            f"the NumPy readers take .npy and .npz files"
+        )
     else:
         raise ValueError(f"{path}: unknown Moving-MNIST file type {path.suffix!r} (expected .npy or .npz)")
     if array.shape[0] == 0:
@@ -259,7 +325,9 @@ class MovingMNISTFile(keras.utils.PyDataset):
     """
 
     def __init__(self, path, batch_size=16, workers=1, use_multiprocessing=False, max_queue_size=10):
-        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+        super().__init__(
+            workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
+        )
         self.path = pathlib.Path(path)
         self.batch_size = _check_batch_size(batch_size)
         self._array = read_file(self.path)
@@ -273,7 +341,7 @@ class MovingMNISTFile(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         begin = _check_index(index, self.num_batches) * self.batch_size
-        return _to_unit_float(np.asarray(self._array[begin:begin + self.batch_size]))
+        return _to_unit_float(np.asarray(self._array[begin : begin + self.batch_size]))
 
 
 def _chunk_starts(total, step=moving_mnist._CHUNK):

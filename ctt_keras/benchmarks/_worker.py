@@ -1,4 +1,7 @@
-"""`python -m ctt_keras.benchmarks._worker SPEC_JSON`: runs one spec, prints `RESULT <json>` (KERAS_BACKEND set)."""
+"""`python -m ctt_keras.benchmarks._worker SPEC_JSON`: runs one spec, prints `RESULT <json>`.
+
+The runner sets KERAS_BACKEND to the spec's backend.
+"""
 
 import json
 import os

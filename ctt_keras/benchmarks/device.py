@@ -16,20 +16,30 @@ from ctt_keras import devices
 def describe():
     """The backend, its version and the device that runs the model, as a JSON-ready dict."""
     backend = keras.backend.backend()
-    info = {"backend": backend, "keras": keras.__version__, "accelerator": devices.accelerator_available(),
-            "tensorflow_imported": "tensorflow" in sys.modules}
+    info = {
+        "backend": backend,
+        "keras": keras.__version__,
+        "accelerator": devices.accelerator_available(),
+        "tensorflow_imported": "tensorflow" in sys.modules,
+    }
     if backend == "jax":
         import jax
 
         device = jax.devices()[0]
-        info.update(framework=f"jax {jax.__version__}", device=f"{device.platform}: {device.device_kind}",
-                    device_count=jax.device_count())
+        info.update(
+            framework=f"jax {jax.__version__}",
+            device=f"{device.platform}: {device.device_kind}",
+            device_count=jax.device_count(),
+        )
     elif backend == "torch":
         import torch
 
         name = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-        info.update(framework=f"torch {torch.__version__}", device=name,
-                    device_count=max(1, torch.cuda.device_count()))
+        info.update(
+            framework=f"torch {torch.__version__}",
+            device=name,
+            device_count=max(1, torch.cuda.device_count()),
+        )
     else:
         import tensorflow as tf
 
@@ -127,14 +137,14 @@ def conv_peak_step(dtype, batch=8, size=64, in_channels=64, out_channels=128, ji
     w = tf.Variable(tf.cast(w_np, dtype))
 
     @tf.function(jit_compile=jit_compile)
-    def gradients():
+    def tape_gradients():
         with tf.GradientTape() as tape:
             tape.watch(x)
             loss = loss_of(x, w)
         return tape.gradient(loss, [x, w])
 
     def step():
-        gx, gw = gradients()
+        gx, gw = tape_gradients()
         return float(gx[0, 0, 0, 0]) + float(gw[0, 0, 0, 0])
 
     return step, flops

@@ -17,8 +17,13 @@ import time
 import numpy as np
 
 PAPER_ARCHITECTURE = {
-    "layers_per_block": [3, 3, 3, 3], "hidden_channels": [32, 48, 48, 32], "skip_stride": 2, "kernel_size": 5,
-    "order": 3, "steps": 3, "rank": 8,
+    "layers_per_block": [3, 3, 3, 3],
+    "hidden_channels": [32, 48, 48, 32],
+    "skip_stride": 2,
+    "kernel_size": 5,
+    "order": 3,
+    "steps": 3,
+    "rank": 8,
 }
 
 
@@ -104,12 +109,15 @@ def _train_or_rollout(spec, device):
             batch, frames = spec["batch"], spec.get("frames", 20)
             clip = _clip(spec, batch, frames)
             flops = 3 * 2 * model.multiply_accumulates_per_step() * (frames - 1) * batch
-            fn = (lambda m=model, c=clip: m.train_on_batch(c))
+            fn = lambda m=model, c=clip: m.train_on_batch(c)
         else:
-            batch, frames = 1, model.context_frames + 30  # 10 context frames, 30 predicted (39 recurrent steps)
+            batch, frames = (
+                1,
+                model.context_frames + 30,
+            )  # 10 context frames, 30 predicted (39 recurrent steps)
             clip = _clip(spec, batch, frames)
             flops = 2 * model.multiply_accumulates_per_step() * (frames - 1) * batch
-            fn = (lambda m=model, c=clip: m.predict_on_batch(c))
+            fn = lambda m=model, c=clip: m.predict_on_batch(c)
         start = time.perf_counter()
         fn()  # the first call traces and compiles: reported apart from the timed reps
         first_call[cell] = time.perf_counter() - start
@@ -126,8 +134,12 @@ def _train_or_rollout(spec, device):
     out = {}
     for name, (_, flops) in variants.items():
         seconds = median(timings[name])
-        entry = {"median_s": seconds, "reps": len(timings[name]), "gflops": flops / seconds / 1e9,
-                 "first_call_s": first_call[name]}
+        entry = {
+            "median_s": seconds,
+            "reps": len(timings[name]),
+            "gflops": flops / seconds / 1e9,
+            "first_call_s": first_call[name],
+        }
         if name != "conv_peak":
             entry["clips_per_s"] = (spec["batch"] if spec["group"] == "train" else 1) / seconds
         out[name] = entry
@@ -147,6 +159,10 @@ def _patch(spec):
     out = {}
     for name, (_, params) in variants.items():
         seconds = median(timings[name])
-        out[name] = {"median_s": seconds, "reps": len(timings[name]), "clips_per_s": batch / seconds,
-                     "params": params}
+        out[name] = {
+            "median_s": seconds,
+            "reps": len(timings[name]),
+            "clips_per_s": batch / seconds,
+            "params": params,
+        }
     return out

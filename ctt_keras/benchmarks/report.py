@@ -16,27 +16,33 @@ def _xla(result):
 def table(results):
     """One Markdown row per measured variant."""
     lines = [
-        "| group | backend | size | batch | policy | XLA | variant | median s | clips/s | GFLOP/s | % of conv peak "
-        "| peak memory GB | reps |",
+        "| group | backend | size | batch | policy | XLA | variant | median s | clips/s | GFLOP/s "
+        "| % of conv peak | peak memory GB | reps |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        head = (f"| {r['group']} | {r.get('backend', 'tensorflow')} | {r['size']} | {r.get('batch', '-')} | "
-                f"{r['policy']} | {_xla(r)} |")
+        head = (
+            f"| {r['group']} | {r.get('backend', 'tensorflow')} | {r['size']} | {r.get('batch', '-')} | "
+            f"{r['policy']} | {_xla(r)} |"
+        )
         if r.get("error"):
             lines.append(f"{head} (all) | {r['error'][:70]} | | | | | |")
             continue
         memory = f"{_fmt(r.get('peak_memory_gb'))} ({r.get('memory_kind', '')})"
         if r["group"] == "memory":
             label = f"{r['cell']}{' remat' if r.get('remat') else ''}"
-            lines.append(f"{head} {label} | {_fmt(r['step_s'])} | {_fmt(r['batch'] / r['step_s'])} | | | "
-                         f"{memory} | 2 |")
+            lines.append(
+                f"{head} {label} | {_fmt(r['step_s'])} | {_fmt(r['batch'] / r['step_s'])} | | | "
+                f"{memory} | 2 |"
+            )
             continue
         if r["group"] == "patch":
             for name, v in r.items():
                 if isinstance(v, dict) and "params" in v:
-                    lines.append(f"{head} {name} ({v['params']:,} params) | {_fmt(v['median_s'])} | "
-                                 f"{_fmt(v['clips_per_s'])} | | | {memory} | {v['reps']} |")
+                    lines.append(
+                        f"{head} {name} ({v['params']:,} params) | {_fmt(v['median_s'])} | "
+                        f"{_fmt(v['clips_per_s'])} | | | {memory} | {v['reps']} |"
+                    )
             continue
         peak = r.get("conv_peak", {}).get("gflops")
         for name in list(CELLS) + ["conv_peak"]:
@@ -44,9 +50,11 @@ def table(results):
                 continue
             v = r[name]
             share = f"{100 * v['gflops'] / peak:.0f} %" if peak and name != "conv_peak" else ""
-            lines.append(f"{head} {name} | {_fmt(v['median_s'], 4)} | {_fmt(v.get('clips_per_s'), 1)} | "
-                         f"{_fmt(v['gflops'], 1)} | {share} | {memory if name != 'conv_peak' else ''} | "
-                         f"{v['reps']} |")
+            lines.append(
+                f"{head} {name} | {_fmt(v['median_s'], 4)} | {_fmt(v.get('clips_per_s'), 1)} | "
+                f"{_fmt(v['gflops'], 1)} | {share} | {memory if name != 'conv_peak' else ''} | "
+                f"{v['reps']} |"
+            )
     return "\n".join(lines)
 
 
@@ -80,10 +88,13 @@ def summary(results):
                 for name, v in r.items():
                     if base and isinstance(v, dict) and name.startswith(cell + "_p") and name != f"{cell}_p1":
                         out[f"patch{r['size']}_{r['policy']}_{name}_speedup_over_p1"] = (
-                            v["clips_per_s"] / base["clips_per_s"])
+                            v["clips_per_s"] / base["clips_per_s"]
+                        )
         elif r["group"] == "memory":
             remat = "_remat" if r.get("remat") else ""
-            out[f"memory{r['size']}_{r['cell']}_{r['policy']}_b{r['batch']}{remat}_peak_gb"] = r["peak_memory_gb"]
+            out[f"memory{r['size']}_{r['cell']}_{r['policy']}_b{r['batch']}{remat}_peak_gb"] = r[
+                "peak_memory_gb"
+            ]
         elif r["group"] == "rollout":
             for cell in CELLS:
                 if cell in r:

@@ -12,10 +12,11 @@ _PACKAGE_PARENT = str(pathlib.Path(__file__).resolve().parents[2])
 
 
 def run_spec_in_subprocess(spec, timeout_s):
-    """Runs `spec` with `KERAS_BACKEND=spec["backend"]` in a new process; returns its result or an error entry."""
+    """Runs `spec` in a new process with `KERAS_BACKEND=spec["backend"]`; returns its result or an error."""
     env = dict(os.environ, KERAS_BACKEND=spec.get("backend", "tensorflow"), TF_CPP_MIN_LOG_LEVEL="2")
-    env["PYTHONPATH"] = os.pathsep.join([_PACKAGE_PARENT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
-                                                             if p])
+    env["PYTHONPATH"] = os.pathsep.join(
+        [_PACKAGE_PARENT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
     command = [sys.executable, "-m", "ctt_keras.benchmarks._worker", json.dumps(spec)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=env)
@@ -23,7 +24,7 @@ def run_spec_in_subprocess(spec, timeout_s):
         return dict(spec, error=f"timed out after {timeout_s:.0f} s")
     for line in reversed(done.stdout.splitlines()):
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     return dict(spec, error=" ".join((done.stderr or done.stdout).split())[-800:])
 
 
@@ -48,8 +49,10 @@ def run_plan(plan, budget_s=None, spec_timeout_s=3600, log=sys.stderr, on_result
                 results.append(dict(spec, error="skipped: the time budget was spent"))
                 continue
             timeout = min(timeout, left)
-        label = (f"{spec['group']} {spec.get('backend')} {spec['size']}px b{spec.get('batch')} {spec['policy']} "
-                 f"xla={spec['jit']} {spec.get('cell', '')}")
+        label = (
+            f"{spec['group']} {spec.get('backend')} {spec['size']}px b{spec.get('batch')} {spec['policy']} "
+            f"xla={spec['jit']} {spec.get('cell', '')}"
+        )
         print(f"running {label} ...", file=log, flush=True)
         start = time.monotonic()
         result = run_spec_in_subprocess(spec, timeout)

@@ -59,7 +59,11 @@ def loss_and_gradients(model, clip):
         predictions = model(clip, training=True)
         loss = loss_fn(target, predictions)
         loss.backward()
-        return to_numpy(predictions), float(to_numpy(loss)), [to_numpy(v.value.grad) for v in model.trainable_variables]
+        return (
+            to_numpy(predictions),
+            float(to_numpy(loss)),
+            [to_numpy(v.value.grad) for v in model.trainable_variables],
+        )
     raise ValueError(f"this worker checks the JAX and PyTorch backends, not {backend!r}")
 
 
@@ -69,13 +73,20 @@ def parity(results, vectors_dir):
 
     for name in checks.VECTOR_NAMES:
         data, config = checks.load_vectors(vectors_dir, name)
-        model = from_nvlabs(data, frame_shape=(config["H"], config["W"], config["input_channels"]),
-                            output_sigmoid=config["output_sigmoid"])
-        results[f"{name}/output_all"] = to_numpy(model.predict_frames(nhwc(data["input"]), 10, return_all_steps=True))
+        model = from_nvlabs(
+            data,
+            frame_shape=(config["H"], config["W"], config["input_channels"]),
+            output_sigmoid=config["output_sigmoid"],
+        )
+        results[f"{name}/output_all"] = to_numpy(
+            model.predict_frames(nhwc(data["input"]), 10, return_all_steps=True)
+        )
         predictions, loss, grads = loss_and_gradients(model, checks.training_clip(data))
         results[f"{name}/output_tf"] = predictions
         results[f"{name}/loss_tf"] = np.float64(loss)
-        official_layout = nvlabs_state_dict(model, {v.path: g for v, g in zip(model.trainable_variables, grads)})
+        official_layout = nvlabs_state_dict(
+            model, {v.path: g for v, g in zip(model.trainable_variables, grads)}
+        )
         for key, value in official_layout.items():
             results[f"{name}/grad/{key}"] = value
 

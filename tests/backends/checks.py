@@ -24,7 +24,10 @@ def parity_vectors_dir():
     The one place that knows where they are: `tests/data/nvlabs` (kept in the repository), else the
     internal reference folder `../shared/reference/nvlabs` beside the checkout.
     """
-    for candidate in (REPO_ROOT / "tests" / "data" / "nvlabs", REPO_ROOT.parent / "shared" / "reference" / "nvlabs"):
+    for candidate in (
+        REPO_ROOT / "tests" / "data" / "nvlabs",
+        REPO_ROOT.parent / "shared" / "reference" / "nvlabs",
+    ):
         if all((candidate / f"vectors_{name}.npz").is_file() for name in VECTOR_NAMES):
             return candidate
     return None
@@ -66,8 +69,10 @@ def fit_model(vectors_dir):
     from ctt_keras.checkpoints import from_nvlabs
 
     model = from_nvlabs(str(vectors_dir / "vectors_tiny2.npz"), frame_shape=(64, 64, 1), context_frames=2)
-    model.compile(optimizer=keras.optimizers.SGD(0.5),
-                  metrics=[ctt_keras.metrics.FrameMSE(), ctt_keras.metrics.FramePSNR(), ctt_keras.metrics.FrameSSIM()])
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.5),
+        metrics=[ctt_keras.metrics.FrameMSE(), ctt_keras.metrics.FramePSNR(), ctt_keras.metrics.FrameSSIM()],
+    )
     return model
 
 
@@ -82,8 +87,9 @@ def fit(results, vectors_dir):
     for i, variable in enumerate(model.trainable_variables):
         # The path without the model's name (uniquified per process: video_predictor_3/...).
         results[f"fit/weights/{i:02d}/{variable.path.split('/', 1)[-1]}"] = to_numpy(variable)
-    results["fit/weight_change"] = np.float64(max(np.abs(to_numpy(v) - w).max()
-                                                  for v, w in zip(model.trainable_variables, initial)))
+    results["fit/weight_change"] = np.float64(
+        max(np.abs(to_numpy(v) - w).max() for v, w in zip(model.trainable_variables, initial))
+    )
     evaluation = model.evaluate(data[7], verbose=0, return_dict=True)
     for key, value in evaluation.items():
         results[f"fit/evaluate/{key}"] = np.float64(value)
@@ -98,8 +104,14 @@ def metric_inputs():
 def metrics(results):
     a, b = metric_inputs()
     m = ctt_keras.metrics
-    functions = {"mse": m.mse, "mae": m.mae, "psnr": m.psnr, "ssim": m.ssim,
-                 "ssim_gaussian": lambda x, y: m.ssim(x, y, window="gaussian"), "lpips_alex": m.lpips}
+    functions = {
+        "mse": m.mse,
+        "mae": m.mae,
+        "psnr": m.psnr,
+        "ssim": m.ssim,
+        "ssim_gaussian": lambda x, y: m.ssim(x, y, window="gaussian"),
+        "lpips_alex": m.lpips,
+    }
     for name, function in functions.items():
         results[f"metrics/{name}"] = to_numpy(compiled(function)(a, b))
 
@@ -120,8 +132,15 @@ def precision(results):
     try:
         for policy in ("mixed_float16", "mixed_bfloat16"):
             keras.config.set_dtype_policy(policy)
-            model = ctt_keras.VideoPredictor((16, 16, 1), layers_per_block=(1,), hidden_channels=(4,),
-                                             skip_stride=None, kernel_size=3, rank=2, context_frames=2)
+            model = ctt_keras.VideoPredictor(
+                (16, 16, 1),
+                layers_per_block=(1,),
+                hidden_channels=(4,),
+                skip_stride=None,
+                kernel_size=3,
+                rank=2,
+                context_frames=2,
+            )
             model.compile(optimizer=keras.optimizers.SGD(0.1))
             loss = model.train_on_batch(clip)
             results[f"precision/{policy}/optimizer"] = np.str_(type(model.optimizer).__name__)
@@ -130,4 +149,3 @@ def precision(results):
             results[f"precision/{policy}/output_dtype"] = np.str_(str(model.predict_on_batch(clip).dtype))
     finally:
         keras.config.set_dtype_policy(previous)
-

@@ -4,6 +4,6 @@
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
-        "torch_backend: runs ctt_keras on the Keras PyTorch backend; needs torch installed (skipped otherwise). "
+        "torch_backend: runs ctt_keras on the Keras PyTorch backend; needs torch (skipped otherwise). "
         "Select with `pytest -m torch_backend`.",
     )

@@ -28,9 +28,10 @@ TIMEOUT_S = 900
 
 
 def no_tensorflow_env(**variables):
-    """The environment of a subprocess in which TensorFlow cannot be imported (and that runs this checkout)."""
-    path = [str(NO_TENSORFLOW), str(checks.REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(
-        os.pathsep) if p]
+    """The environment of a subprocess that cannot import TensorFlow (and runs this checkout)."""
+    path = [str(NO_TENSORFLOW), str(checks.REPO_ROOT)] + [
+        p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p
+    ]
     return dict(os.environ, PYTHONPATH=os.pathsep.join(path), **variables)
 
 
@@ -38,17 +39,26 @@ def _backend_param(name, *marks):
     return pytest.param(name, marks=list(marks), id=name)
 
 
-@pytest.fixture(scope="module", params=[_backend_param("jax"), _backend_param("torch", pytest.mark.torch_backend)])
+@pytest.fixture(
+    scope="module", params=[_backend_param("jax"), _backend_param("torch", pytest.mark.torch_backend)]
+)
 def worker(request, tmp_path_factory):
     """The worker's results on one backend (a dict of arrays)."""
     backend = request.param
     if importlib.util.find_spec(backend) is None:
-        pytest.skip(f"{backend} is not installed (pip install {backend}); the {backend}-backend tests need it")
+        pytest.skip(
+            f"{backend} is not installed (pip install {backend}); the {backend}-backend tests need it"
+        )
     out = tmp_path_factory.mktemp(f"backend_{backend}") / "results.npz"
     vectors = checks.parity_vectors_dir()
     env = no_tensorflow_env(KERAS_BACKEND=backend)
-    done = subprocess.run([sys.executable, str(WORKER), str(out), str(vectors or "")], env=env,
-                          capture_output=True, text=True, timeout=TIMEOUT_S)
+    done = subprocess.run(
+        [sys.executable, str(WORKER), str(out), str(vectors or "")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
     assert done.returncode == 0, f"{backend} worker failed:\n{done.stderr[-6000:]}"
     results = dict(np.load(out))
     assert str(results["backend"]) == backend
@@ -59,8 +69,10 @@ def worker(request, tmp_path_factory):
 def vectors_dir():
     found = checks.parity_vectors_dir()
     if found is None:
-        pytest.skip("the official-code vectors (vectors_*.npz) are in neither tests/data/nvlabs nor "
-                    "../shared/reference/nvlabs")
+        pytest.skip(
+            "the official-code vectors (vectors_*.npz) are in neither tests/data/nvlabs nor "
+            "../shared/reference/nvlabs"
+        )
     return found
 
 
@@ -81,7 +93,9 @@ def test_tensorflow_was_never_imported(worker):
 @pytest.mark.parametrize("name", checks.VECTOR_NAMES)
 def test_official_outputs(worker, vectors_dir, name):
     data, _ = checks.load_vectors(vectors_dir, name)
-    np.testing.assert_allclose(worker[f"{name}/output_all"], checks.nhwc(data["output_all"]), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(
+        worker[f"{name}/output_all"], checks.nhwc(data["output_all"]), atol=1e-5, rtol=0
+    )
     np.testing.assert_allclose(worker[f"{name}/output_tf"], checks.nhwc(data["output_tf"]), atol=1e-5, rtol=0)
 
 
@@ -89,8 +103,8 @@ def test_official_outputs(worker, vectors_dir, name):
 def test_official_loss_and_gradients(worker, vectors_dir, name):
     data, _ = checks.load_vectors(vectors_dir, name)
     np.testing.assert_allclose(float(worker[f"{name}/loss_tf"]), float(data["loss_tf"]), atol=1e-5, rtol=0)
-    official = {k[len("grad/"):]: v for k, v in data.items() if k.startswith("grad/")}
-    ours = {k[len(f"{name}/grad/"):]: v for k, v in worker.items() if k.startswith(f"{name}/grad/")}
+    official = {k[len("grad/") :]: v for k, v in data.items() if k.startswith("grad/")}
+    ours = {k[len(f"{name}/grad/") :]: v for k, v in worker.items() if k.startswith(f"{name}/grad/")}
     assert sorted(ours) == sorted(official)
     for key, expected in official.items():
         error = np.abs(ours[key] - expected).max() / np.abs(expected).max()
@@ -112,8 +126,9 @@ def test_fit_on_array_batches_matches_this_backend(worker, here):
 def test_frame_metrics_match_this_backend(worker, here):
     for key in ("mse", "mae", "psnr", "ssim", "ssim_gaussian", "lpips_alex"):
         tolerance = 1e-4 if key == "psnr" else 1e-5
-        np.testing.assert_allclose(worker[f"metrics/{key}"], here[f"metrics/{key}"], atol=tolerance, rtol=0,
-                                   err_msg=key)
+        np.testing.assert_allclose(
+            worker[f"metrics/{key}"], here[f"metrics/{key}"], atol=tolerance, rtol=0, err_msg=key
+        )
     assert worker["metrics/lpips_alex"].shape == (2, 3)
 
 
@@ -136,7 +151,9 @@ def test_mixed_precision_policies_and_loss_scaling(worker):
 def test_tensorflow_only_parts_say_what_they_need(worker):
     assert "needs TensorFlow" in str(worker["errors/tf_data"])
     assert "moving_mnist_arrays" in str(worker["errors/tf_data"])
-    assert str(worker["errors/export"]).startswith("ImportError: ctt_keras.export (SavedModel export) needs TensorFlow")
+    assert str(worker["errors/export"]).startswith(
+        "ImportError: ctt_keras.export (SavedModel export) needs TensorFlow"
+    )
     assert "needs the tensorflow Keras backend" in str(worker["errors/strategy"])
     assert f"active backend is '{worker['backend']}'" in str(worker["errors/strategy"])
 

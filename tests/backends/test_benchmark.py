@@ -1,7 +1,6 @@
-"""tools/benchmark.py: the --smoke plan on JAX in a process where TensorFlow cannot be imported; the report."""
+"""tools/benchmark.py: the --smoke plan on JAX where TensorFlow cannot be imported; the report."""
 
 import json
-import pathlib
 import subprocess
 import sys
 
@@ -19,8 +18,13 @@ def test_smoke_benchmark_runs_on_jax_without_tensorflow(tmp_path):
     out = tmp_path / "bench.json"
     env = no_tensorflow_env()
     env.pop("KERAS_BACKEND", None)  # the tool sets it from --backend
-    done = subprocess.run([sys.executable, str(TOOL), "--backend", "jax", "--smoke", "--json-out", str(out)],
-                          env=env, capture_output=True, text=True, timeout=1200)
+    done = subprocess.run(
+        [sys.executable, str(TOOL), "--backend", "jax", "--smoke", "--json-out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     lines = done.stdout.splitlines()
     record = json.loads(lines[-1])
@@ -40,24 +44,45 @@ def test_smoke_benchmark_runs_on_jax_without_tensorflow(tmp_path):
     assert {"convttlstm_p1", "convttlstm_p2"} <= set(results[3])
     summary = record["summary"]
     assert summary["train16_b2_float32_xla_tt_share_of_peak"] == pytest.approx(
-        train["convttlstm"]["gflops"] / train["conv_peak"]["gflops"])
+        train["convttlstm"]["gflops"] / train["conv_peak"]["gflops"]
+    )
 
 
 def _train(policy, jit, tt_s, lstm_s, peak_gflops=100.0):
-    return {"group": "train", "backend": "jax", "size": 64, "batch": 16, "policy": policy, "jit": jit,
-            "peak_memory_gb": 1.5, "memory_kind": "device",
-            "convttlstm": {"median_s": tt_s, "gflops": 60.0 / tt_s, "clips_per_s": 16 / tt_s, "reps": 3},
-            "convlstm": {"median_s": lstm_s, "gflops": 90.0 / lstm_s, "clips_per_s": 16 / lstm_s, "reps": 3},
-            "conv_peak": {"median_s": 0.01, "gflops": peak_gflops, "reps": 3}}
+    return {
+        "group": "train",
+        "backend": "jax",
+        "size": 64,
+        "batch": 16,
+        "policy": policy,
+        "jit": jit,
+        "peak_memory_gb": 1.5,
+        "memory_kind": "device",
+        "convttlstm": {"median_s": tt_s, "gflops": 60.0 / tt_s, "clips_per_s": 16 / tt_s, "reps": 3},
+        "convlstm": {"median_s": lstm_s, "gflops": 90.0 / lstm_s, "clips_per_s": 16 / lstm_s, "reps": 3},
+        "conv_peak": {"median_s": 0.01, "gflops": peak_gflops, "reps": 3},
+    }
 
 
 def test_summary_ratios_and_table():
-    results = [_train("float32", True, 2.0, 2.5), _train("mixed_bfloat16", True, 1.0, 1.25, 200.0),
-               _train("mixed_bfloat16", False, 4.0, 5.0, 200.0),
-               {"group": "train", "backend": "jax", "size": 128, "batch": 16, "policy": "float32", "jit": True,
-                "error": "timed out after 60 s"}]
+    results = [
+        _train("float32", True, 2.0, 2.5),
+        _train("mixed_bfloat16", True, 1.0, 1.25, 200.0),
+        _train("mixed_bfloat16", False, 4.0, 5.0, 200.0),
+        {
+            "group": "train",
+            "backend": "jax",
+            "size": 128,
+            "batch": 16,
+            "policy": "float32",
+            "jit": True,
+            "error": "timed out after 60 s",
+        },
+    ]
     summary = benchmarks.summary(results)
-    assert summary["train64_b16_mixed_bfloat16_xla_tt_share_of_peak"] == pytest.approx(0.3)  # 60 GFLOP/s of 200
+    assert summary["train64_b16_mixed_bfloat16_xla_tt_share_of_peak"] == pytest.approx(
+        0.3
+    )  # 60 GFLOP/s of 200
     assert summary["train64_b16_float32_xla_tt_over_lstm_time"] == pytest.approx(0.8)
     assert summary["train64_b16_mixed_bfloat16_xla_convttlstm_speedup_over_float32"] == pytest.approx(2.0)
     assert summary["train64_b16_mixed_bfloat16_xla_convttlstm_xla_speedup"] == pytest.approx(4.0)
@@ -71,8 +96,12 @@ def test_gpu_plan_fits_its_budget_and_covers_the_issue():
     plan = benchmarks.gpu_plan("jax")
     train = [s for s in plan if s["group"] == "train"]
     assert {(s["size"], s["batch"], s["policy"]) for s in train} >= {
-        (64, 16, "float32"), (64, 16, "mixed_bfloat16"), (64, 32, "mixed_bfloat16"), (128, 16, "mixed_bfloat16"),
-        (128, 32, "mixed_bfloat16")}
+        (64, 16, "float32"),
+        (64, 16, "mixed_bfloat16"),
+        (64, 32, "mixed_bfloat16"),
+        (128, 16, "mixed_bfloat16"),
+        (128, 32, "mixed_bfloat16"),
+    }
     assert {s["jit"] for s in train} == {True, False}
     assert any(s["group"] == "rollout" and s["batch"] == 1 for s in plan)
     assert plan[0]["group"] == "train" and plan[0]["policy"] == "mixed_bfloat16"  # the headline first

@@ -18,7 +18,9 @@ def _tf_clips(dataset, count=None):
 def test_train_stream_equals_the_tf_data_stream_across_chunks():
     # 150 sequences cross two chunk boundaries of the generator (64 sequences per chunk).
     expected = _tf_clips(moving_mnist.load("train", seed=5, sequence_length=6), 150)
-    got = np.stack(list(itertools.islice(moving_mnist_arrays.sequences("train", seed=5, sequence_length=6), 150)))
+    got = np.stack(
+        list(itertools.islice(moving_mnist_arrays.sequences("train", seed=5, sequence_length=6), 150))
+    )
     assert got.dtype == np.float32 and got.shape == (150, 6, 64, 64, 1)
     np.testing.assert_array_equal(got, expected)
     assert got.max() == 1.0 and got.min() == 0.0
@@ -38,12 +40,15 @@ def test_fixed_split_equals_the_tf_data_set(shuffle):
 
 
 def test_pydataset_batches_are_random_access_and_match_the_stream():
-    stream = np.stack(list(itertools.islice(
-        moving_mnist_arrays.sequences("train", seed=1, sequence_length=3), 5 * 48)))
+    stream = np.stack(
+        list(itertools.islice(moving_mnist_arrays.sequences("train", seed=1, sequence_length=3), 5 * 48))
+    )
     dataset = moving_mnist_arrays.MovingMNIST("train", batch_size=48, seed=1, sequence_length=3)
     assert isinstance(dataset, keras.utils.PyDataset) and dataset.num_batches is None
     for index in (4, 1, 0, 3, 2, 4):  # out of order, repeated, across chunk boundaries
-        np.testing.assert_array_equal(dataset[index], stream[index * 48:(index + 1) * 48], err_msg=str(index))
+        np.testing.assert_array_equal(
+            dataset[index], stream[index * 48 : (index + 1) * 48], err_msg=str(index)
+        )
     with pytest.raises(TypeError, match="endless"):
         len(dataset)
 
@@ -91,13 +96,26 @@ def test_bad_arguments_and_files_are_named(tmp_path):
 def test_fit_reads_the_pydataset():
     from ctt_keras.models import VideoPredictor
 
-    model = VideoPredictor((64, 64, 1), layers_per_block=(1,), hidden_channels=(2,), skip_stride=None,
-                           kernel_size=3, rank=1, order=1, steps=1, context_frames=2)
+    model = VideoPredictor(
+        (64, 64, 1),
+        layers_per_block=(1,),
+        hidden_channels=(2,),
+        skip_stride=None,
+        kernel_size=3,
+        rank=1,
+        order=1,
+        steps=1,
+        context_frames=2,
+    )
     model.compile(optimizer=keras.optimizers.SGD(0.0), jit_compile=False)
     data = moving_mnist_arrays.MovingMNIST("train", batch_size=2, seed=0, sequence_length=3)
     history = model.fit(data, steps_per_epoch=2, epochs=1, shuffle=False, verbose=0)
     clips = np.concatenate([data[0], data[1]])
     # SGD(0) leaves the weights alone, so the mean loss is that of the two batches the stream begins with.
-    expected = np.mean([float(model.compute_loss(x=clips[i:i + 2], y_pred=model(clips[i:i + 2], training=True)))
-                        for i in (0, 2)])
+    expected = np.mean(
+        [
+            float(model.compute_loss(x=clips[i : i + 2], y_pred=model(clips[i : i + 2], training=True)))
+            for i in (0, 2)
+        ]
+    )
     assert abs(history.history["loss"][0] - expected) < 1e-5

@@ -15,7 +15,9 @@ BLOCKED = ("tensorflow", "tensorflow_datasets", "tf_keras", "tensorboard")
 
 class _Unimportable(importlib.abc.Loader):
     def create_module(self, spec):
-        raise ModuleNotFoundError(f"No module named {spec.name!r} (blocked by the backend tests)", name=spec.name)
+        raise ModuleNotFoundError(
+            f"No module named {spec.name!r} (blocked by the backend tests)", name=spec.name
+        )
 
     def exec_module(self, module):  # pragma: no cover - create_module always raises
         raise ModuleNotFoundError(module.__name__)
