@@ -107,3 +107,28 @@ def test_gpu_plan_fits_its_budget_and_covers_the_issue():
     assert plan[0]["group"] == "train" and plan[0]["policy"] == "mixed_bfloat16"  # the headline first
     assert all(s.get("conv_peak") for s in train)
     assert all(not s["jit"] for s in benchmarks.gpu_plan("torch"))  # no XLA on PyTorch
+
+
+def test_command_line_plans():
+    from ctt_keras.cli import benchmark as cli
+
+    def plan(*argv):
+        return cli.make_plan(cli.build_parser().parse_args(["--backend", "tensorflow", *argv]))
+
+    default = plan()
+    groups = [s["group"] for s in default]
+    # Today's CPU plan: train per size and policy, rollout per policy, memory per size and cell plus the
+    # 128x128 Conv-TT-LSTM policy/remat variants, then the patch-size comparison per policy.
+    assert groups == ["train"] * 4 + ["rollout"] * 2 + ["memory"] * 7 + ["patch"] * 2
+    assert {(s["size"], s["policy"]) for s in default if s["group"] == "train"} == {
+        (64, "float32"), (64, "mixed_bfloat16"), (128, "float32"), (128, "mixed_bfloat16")}
+    assert all(not s["jit"] and s["backend"] == "tensorflow" for s in default)
+    assert default[-1]["patch_sizes"] == [1, 4] and default[-1]["arch"]["hidden_channels"] == [64] * 4
+    assert [s["group"] for s in plan("--only-patch")] == ["patch", "patch"]
+    assert "patch" not in {s["group"] for s in plan("--patch-sizes", "none")}
+    assert {s["size"] for s in plan("--quick")} == {64}
+    xla = [s for s in plan("--xla") if s["jit"]]
+    assert len(xla) == 2 and all(s["group"] == "train" and s["timeout_s"] == 1200 for s in xla)
+    assert all(s["jit"] for s in cli.make_plan(cli.build_parser().parse_args(["--backend", "jax"])))
+    with pytest.raises(SystemExit, match="--sizes must be comma-separated integers"):
+        plan("--sizes", "64,big")
