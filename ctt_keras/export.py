@@ -30,9 +30,11 @@ import pathlib
 import shutil
 
 import keras
-import tensorflow as tf
 
+from ctt_keras import devices
 from ctt_keras.layers import _common
+
+tf = devices.require_tensorflow("ctt_keras.export (SavedModel export)")
 
 #: Name of the JSON file describing the export, under `assets.extra/` of the version folder.
 EXPORT_INFO_FILE = "ctt_keras_export.json"
@@ -69,6 +71,7 @@ def export_saved_model(model, export_dir, context_frames, future_frames, model_n
     >>> export_saved_model(model, "serving", context_frames=10, future_frames=10)
     PosixPath('serving/mmnist_convttlstm/1')
     """
+    devices.require_backend("SavedModel export (ctt_keras.export)", "tensorflow")
     context_frames = _common.check_positive_int("context_frames", context_frames)
     future_frames = _common.check_positive_int("future_frames", future_frames)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:

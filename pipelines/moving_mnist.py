@@ -18,9 +18,9 @@ import math
 import os
 
 import numpy as np
-import tensorflow as tf
 
 from . import datasets, mnist_digits
+from ._lazy_tf import tf  # TensorFlow only when a tf.data builder runs
 
 DIGIT_SIZE = 28
 SPEED_FRACTION = 0.1

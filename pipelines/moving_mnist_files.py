@@ -10,7 +10,8 @@ Layouts:
 import pathlib
 
 import numpy as np
-import tensorflow as tf
+
+from ._lazy_tf import tf  # TensorFlow only when a tf.data builder runs
 
 NPZ_KEY = "data"
 

@@ -55,8 +55,9 @@ class _FrameMetric(keras.metrics.Metric):
         return ops.divide_no_nan(self.total, self.count)
 
     def reset_state(self):
-        self.total.assign(ops.zeros_like(self.total))
-        self.count.assign(ops.zeros_like(self.count))
+        # A plain 0.0: `ops.zeros_like` of a Variable fails on the JAX backend.
+        self.total.assign(0.0)
+        self.count.assign(0.0)
 
     def get_config(self):
         config = super().get_config()

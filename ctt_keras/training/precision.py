@@ -60,16 +60,23 @@ def resolve_mixed_precision(value="auto", accelerator=None, cpuinfo_path="/proc/
     return "mixed_bfloat16" if cpu_supports_bfloat16(cpuinfo_path) else "float32"
 
 
-def resolve_jit_compile(value="auto", accelerator=None):
+def resolve_jit_compile(value="auto", accelerator=None, backend=None):
     """Resolves a `--jit-compile` choice (`"auto"`, `"on"`, `"off"`) to a bool.
 
-    `"auto"` is XLA on accelerators only: on CPU the XLA-compiled recurrent loop is
-    far slower than the default kernels (see `ctt_keras.devices.default_jit_compile`).
+    `"auto"` follows `ctt_keras.devices.default_jit_compile`: on TensorFlow, XLA on
+    accelerators only (on CPU the XLA-compiled recurrent loop is far slower than the
+    default kernels); on JAX always (its only compiler); on PyTorch off
+    (`torch.compile` is opt-in).
+
+    Args:
+        value: `"auto"`, `"on"` or `"off"`.
+        accelerator: Whether a GPU/TPU is present; `None` asks the backend.
+        backend: A Keras backend name; default the active one.
     """
     if value not in JIT_COMPILE_CHOICES:
         raise ValueError(f"jit compile must be one of {JIT_COMPILE_CHOICES}, got {value!r}.")
     if value == "auto":
-        return devices.accelerator_available() if accelerator is None else bool(accelerator)
+        return devices.default_jit_compile(backend=backend, accelerator=accelerator)
     return value == "on"
 
 

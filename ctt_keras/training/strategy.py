@@ -10,6 +10,8 @@ import os
 
 import keras
 
+from ctt_keras import devices
+
 STRATEGY_CHOICES = ("default", "mirrored", "multi_worker")
 
 
@@ -64,6 +66,7 @@ def make_strategy(name="default", cpu_replicas=None):
     Returns:
         The strategy. Build and compile the model inside `strategy.scope()`.
     """
+    devices.require_backend("tf.distribute strategies (make_strategy)", "tensorflow")
     import tensorflow as tf
 
     if name not in STRATEGY_CHOICES:
