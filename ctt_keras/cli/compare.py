@@ -96,6 +96,17 @@ def main(argv=None, prog="ctt-compare"):
     from ctt_keras.training import comparison, runner
     from ctt_keras.pipelines import moving_mnist
 
+    histories = {}  # read first: an unreadable run folder is found before the comparison
+    for name, folder in runs.items():
+        try:
+            with open(os.path.join(folder, "config.json")) as f:
+                config = json.load(f)
+            flags = config.get("flags", config)
+            per_epoch = int(flags["steps_per_epoch"]) * int(flags["batch_size"])
+            histories[name] = comparison.read_history(os.path.join(folder, "history.csv"), per_epoch)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            parser.error(f"--run {name}={folder}: not a readable run folder ({type(error).__name__}: "
+                         f"{error})")
     predictors, parameters = {}, {}
     for name, spec in models.items():
         try:
@@ -130,17 +141,6 @@ def main(argv=None, prog="ctt-compare"):
         runner.write_prediction_gif(os.path.join(args.out, f"prediction_{safe}.gif"), clips[:2, :args.context],
                                     truth, predictions[name][:2])
     if runs:
-        histories = {}
-        for name, folder in runs.items():
-            try:
-                with open(os.path.join(folder, "config.json")) as f:
-                    config = json.load(f)
-                flags = config.get("flags", config)
-                per_epoch = int(flags["steps_per_epoch"]) * int(flags["batch_size"])
-                histories[name] = comparison.read_history(os.path.join(folder, "history.csv"), per_epoch)
-            except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-                parser.error(f"--run {name}={folder}: not a readable run folder ({type(error).__name__}: "
-                             f"{error})")
         comparison.plot_validation_curves(os.path.join(args.out, "validation_loss.png"), histories,
                                           title="validation loss (mean L1 + L2, closed loop) vs training clips")
     print(extra["split"] + f", {args.convention} convention")

@@ -166,13 +166,13 @@ def predict_in_steps(model, context, future_frames, batch_size=16, progress=Fals
     for start in range(0, len(context), batch_size):
         outputs, states = read(tf.constant(context[start:start + batch_size]))
         frame = outputs[:, -1]
-        frames = [np.asarray(frame)]
-        for _ in range(future_frames - 1):
-            frame, states = step(frame, states)
+        frames = []
+        while True:
             frames.append(np.asarray(frame))
             if bar is not None:
                 bar.update(start * future_frames + len(frames) * len(frame))
+            if len(frames) == future_frames:
+                break
+            frame, states = step(frame, states)
         predictions.append(np.stack(frames, axis=1))
-        if bar is not None:
-            bar.update(min(start + batch_size, len(context)) * future_frames)
     return np.concatenate(predictions)
