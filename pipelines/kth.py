@@ -317,8 +317,7 @@ def builder(data_dir, manual_dir=None, strict=False):
         if manual_dir is None:
             raise FileNotFoundError(f"KTH is not prepared in {data_dir}; pass manual_dir=<folder with the "
                                     f"raw files>.\n{MANUAL_DOWNLOAD_INSTRUCTIONS}")
-        kth.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir)))
+        _tfds_base.prepare(kth, data_dir, manual_dir, "KTH", MANUAL_DOWNLOAD_INSTRUCTIONS)
     return kth
 
 

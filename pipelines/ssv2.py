@@ -124,6 +124,9 @@ def make_config(classes, frame_size=(64, 64), labels_path=None):
         name = "custom_" + hashlib.sha1(",".join(map(str, ids)).encode()).hexdigest()[:10]
     if frame_size != (64, 64):
         name += f"_{frame_size[0]}x{frame_size[1]}"
+    elif name in ("subset41", "all174"):
+        # TFDS refuses a config that shares a predefined config's name but not its fields.
+        return SUBSET_41 if name == "subset41" else ALL_174
     return Ssv2Config(name=name, description=f"{len(ids)} classes, {frame_size} RGB", class_ids=ids,
                       frame_size=frame_size, note=note)
 
@@ -369,8 +372,7 @@ def builder(data_dir, config="subset41", manual_dir=None, strict=False):
             raise FileNotFoundError(
                 f"Something-Something V2 ({ssv2.builder_config.name}) is not prepared in {data_dir}; "
                 f"pass manual_dir=<folder with the files>.\n{MANUAL_DOWNLOAD_INSTRUCTIONS}")
-        ssv2.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir)))
+        _tfds_base.prepare(ssv2, data_dir, manual_dir, "Something-Something V2", MANUAL_DOWNLOAD_INSTRUCTIONS)
     return ssv2
 
 
@@ -565,6 +567,9 @@ def validate(config, splits=("train",)):
                          f"{context + config['future_frames']} > {config['num_frames']} frames")
     if config.get("manual_dir") is not None and not os.path.isdir(config["manual_dir"]):
         raise FileNotFoundError(f"--manual-dir {config['manual_dir']} does not exist or is not a folder")
+    if config.get("manual_dir") is not None and not os.listdir(config["manual_dir"]):
+        raise FileNotFoundError(f"--manual-dir {config['manual_dir']} is empty (it should hold the SSv2 "
+                                "label files and videos; docs/activity.md)")
     builder_config(config)
     datasets.check_data_dir(config, "ssv2", required=True)
 

@@ -15,6 +15,9 @@ import argparse
 import os
 import sys
 
+from ctt_keras import argument_validation as av
+from ctt_keras.cli import _flags
+
 
 def _pairs(parser, values, flag):
     pairs = {}
@@ -54,14 +57,14 @@ def build_parser(prog="ctt-compare"):
                         "ctt-evaluate) of the same test clips, instead of running that network again")
     p.add_argument("--run", action="append",
                    help="NAME=RUN_FOLDER of tools/train.py (config.json + history.csv): validation curve")
-    p.add_argument("--context", type=int, default=10, help="context frames (10)")
+    _flags.add_number(p, "--context", av.POSITIVE_INT, default=10, help="context frames (10)")
     p.add_argument("--future", default="10,30", help="comma-separated horizons (10,30)")
-    p.add_argument("--num-sequences", type=int, default=2000,
+    _flags.add_number(p, "--num-sequences", av.POSITIVE_INT, default=2000,
                    help="first clips of the generated test split (2000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the generated test split (0)")
+    _flags.add_number(p, "--seed", av.SEED, default=0, help="seed of the generated test split (0)")
     p.add_argument("--convention", choices=("standard", "nvlabs", "openstl"), default="standard")
     p.add_argument("--metrics", default="mse,mae,psnr,ssim,lpips")
-    p.add_argument("--batch-size", type=int, default=16)
+    _flags.add_number(p, "--batch-size", av.POSITIVE_INT, default=16)
     p.add_argument("--out", required=True, help="output folder (must not hold an earlier comparison)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier comparison in --out")
     return p
@@ -98,6 +101,13 @@ def main(argv=None, prog="ctt-compare"):
         for file in ("config.json", "history.csv"):
             if not os.path.isfile(os.path.join(folder, file)):
                 parser.error(f"--run {name}={folder}: no {file} there (not a tools/train.py run folder)")
+    for name, spec in models.items():
+        if os.sep in spec and not os.path.isfile(os.path.join(spec, "config.json")):
+            parser.error(f"--model {name}={spec}: not a preset folder (no config.json)")
+    try:
+        av.check_writable_folder("--out", args.out)
+    except ValueError as error:
+        parser.error(str(error))
     if os.path.exists(os.path.join(args.out, "comparison.json")) and not args.overwrite:
         parser.error(f"--out {args.out} already holds a comparison (comparison.json); pass --overwrite "
                      f"to replace it")
@@ -110,12 +120,23 @@ def main(argv=None, prog="ctt-compare"):
     from ctt_keras.training import comparison, runner
     from ctt_keras.pipelines import moving_mnist
 
+    histories = {}  # read first: an unreadable run folder is found before the comparison
+    for name, folder in runs.items():
+        try:
+            with open(os.path.join(folder, "config.json")) as f:
+                config = json.load(f)
+            flags = config.get("flags", config)
+            per_epoch = int(flags["steps_per_epoch"]) * int(flags["batch_size"])
+            histories[name] = comparison.read_history(os.path.join(folder, "history.csv"), per_epoch)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            parser.error(f"--run {name}={folder}: not a readable run folder ({type(error).__name__}: "
+                         f"{error})")
     predictors, parameters = {}, {}
     for name, spec in models.items():
-        if os.path.isdir(spec):
-            model = zoo.load_preset_dir(spec)
-        else:
-            model = zoo.load(spec)
+        try:
+            model = zoo.load_preset_dir(spec) if os.path.isdir(spec) else zoo.load(spec)
+        except (ValueError, OSError) as error:
+            parser.error(f"--model {name}={spec}: {error}")
         predictors[name] = model
         parameters[name] = model.count_params()
     for b in baselines:
@@ -154,13 +175,6 @@ def main(argv=None, prog="ctt-compare"):
         runner.write_prediction_gif(os.path.join(args.out, f"prediction_{safe}.gif"), clips[:2, :args.context],
                                     truth, predictions[name][:2])
     if runs:
-        histories = {}
-        for name, folder in runs.items():
-            with open(os.path.join(folder, "config.json")) as f:
-                config = json.load(f)
-            flags = config.get("flags", config)
-            per_epoch = int(flags["steps_per_epoch"]) * int(flags["batch_size"])
-            histories[name] = comparison.read_history(os.path.join(folder, "history.csv"), per_epoch)
         comparison.plot_validation_curves(os.path.join(args.out, "validation_loss.png"), histories,
                                           title="validation loss (mean L1 + L2, closed loop) vs training clips")
     print(extra["split"] + f", {args.convention} convention")

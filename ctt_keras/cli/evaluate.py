@@ -14,8 +14,11 @@ import argparse
 import os
 import sys
 
+from ctt_keras.cli import _flags
+
 
 def build_parser(prog="ctt-evaluate"):
+    from ctt_keras import argument_validation as av
     from ctt_keras.pipelines import datasets
 
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
@@ -28,14 +31,14 @@ def build_parser(prog="ctt-evaluate"):
     p.add_argument("--dataset", choices=datasets.names(), default="moving_mnist")
     p.add_argument("--data-dir", help="as for ctt-train (default: generated Moving-MNIST)")
     p.add_argument("--split", choices=("test", "validation"), default="test")
-    p.add_argument("--context", type=int, default=10, help="context frames (10)")
+    _flags.add_number(p, "--context", av.POSITIVE_INT, default=10, help="context frames (10)")
     p.add_argument("--future", default="10", help="comma-separated horizons, e.g. 10,30")
-    p.add_argument("--num-sequences", type=int, default=256,
+    _flags.add_number(p, "--num-sequences", av.POSITIVE_INT, default=256,
                    help="first clips of the split evaluated (256; 10000 = the whole test set)")
     p.add_argument("--convention", choices=("standard", "nvlabs", "openstl"), default="nvlabs")
     p.add_argument("--metrics", default="mse,mae,psnr,ssim,lpips", help="comma-separated metric names")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0, help="seed of the generated Moving-MNIST sets (0)")
+    _flags.add_number(p, "--batch-size", av.POSITIVE_INT, default=16)
+    _flags.add_number(p, "--seed", av.SEED, default=0, help="seed of the generated Moving-MNIST sets (0)")
     p.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto")
     p.add_argument("--out", help="output folder (default: beside --weights, else ./evaluation)")
     owners = {}
@@ -69,17 +72,23 @@ def main(argv=None, prog="ctt-evaluate"):
             raise FileNotFoundError(f"--data-dir {args.data_dir} does not exist or is not a folder")
         if args.weights and not os.path.isfile(os.path.join(args.weights, "config.json")):
             raise FileNotFoundError(f"--weights {args.weights}: not a preset folder (no config.json)")
+        out = args.out
+        if out is None:
+            parent = os.path.dirname(os.path.abspath(args.weights)) if args.weights else "."
+            out = os.path.join(parent, "evaluation")
+        from ctt_keras import argument_validation as av
+
+        av.check_writable_folder("--out", out)  # found before the evaluation, not after it
     except (ValueError, FileNotFoundError) as error:
         parser.error(str(error))
 
     from ctt_keras import training
     from ctt_keras.training import architecture, evaluation
 
-    model = evaluation.load_model(preset=args.preset, weights=args.weights)
-    out = args.out
-    if out is None:
-        parent = os.path.dirname(os.path.abspath(args.weights)) if args.weights else "."
-        out = os.path.join(parent, "evaluation")
+    try:
+        model = evaluation.load_model(preset=args.preset, weights=args.weights)
+    except (ValueError, OSError) as error:
+        parser.error(f"--{'preset' if args.preset else 'weights'} {args.preset or args.weights}: {error}")
     module = datasets.get(args.dataset)
     network = architecture.model_for_task(module.TASK)
     if module.TASK == "recognition" or not isinstance(model, network):

@@ -11,19 +11,22 @@ import os
 import pathlib
 import sys
 
+from ctt_keras import argument_validation as av
+from ctt_keras.cli import _flags
+
 
 def build_parser(prog="ctt-prepare-moving-mnist"):
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["validation", "test"], default="test")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--num-sequences", type=int, default=None,
+    _flags.add_number(parser, "--seed", av.SEED, default=0)
+    _flags.add_number(parser, "--num-sequences", av.POSITIVE_INT, default=None,
                         help="default: 3000 for validation, 10000 for test")
-    parser.add_argument("--sequence-length", type=int, default=20)
-    parser.add_argument("--num-digits", type=int, default=2)
+    _flags.add_number(parser, "--sequence-length", av.POSITIVE_INT, default=20)
+    _flags.add_number(parser, "--num-digits", av.POSITIVE_INT, default=2)
     parser.add_argument("--source", default="bundled", help="'bundled', 'keras' or an MNIST IDX folder")
     parser.add_argument("--out-dir", type=pathlib.Path, required=True)
     parser.add_argument("--formats", nargs="+", choices=["npz", "tfrecord"], default=["npz", "tfrecord"])
-    parser.add_argument("--num-shards", type=int, default=8)
+    _flags.add_number(parser, "--num-shards", av.POSITIVE_INT, default=8)
     return parser
 
 
@@ -32,6 +35,10 @@ def write(argv=None, prog="ctt-prepare-moving-mnist"):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser(prog)
     args = parser.parse_args(argv)
+    try:
+        av.check_writable_folder("--out-dir", args.out_dir)
+    except ValueError as error:
+        parser.error(str(error))
     from ctt_keras.pipelines import moving_mnist
     from ctt_keras.training import progress
 
@@ -41,7 +48,7 @@ def write(argv=None, prog="ctt-prepare-moving-mnist"):
             sequence_length=args.sequence_length, num_digits=args.num_digits, source=args.source,
             formats=args.formats, num_shards=args.num_shards,
             progress=lambda total, label: _labelled(progress.progbar(total, "seq"), label))
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:
         parser.error(str(error))
     for path in written:
         print(path)

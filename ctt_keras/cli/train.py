@@ -21,6 +21,8 @@ import argparse
 import os
 import sys
 
+from ctt_keras.cli import _flags
+
 
 def build_parser(prog="ctt-train"):
     """The flags (every flag's default comes from `ctt_keras.training.run_config` or the dataset modules)."""
@@ -36,9 +38,9 @@ def build_parser(prog="ctt-train"):
                    help="dataset (default moving_mnist, generated offline)")
     g.add_argument("--data-dir", help="moving_mnist: folder with train/validation/test .npz|.npy|.tfrecord "
                    "(default: generate from the bundled MNIST); kth/ssv2: the TFDS data folder")
-    g.add_argument("--image-size", type=int, help="frame side in pixels (moving_mnist 64, kth 128)")
-    g.add_argument("--context-frames", type=int, help="frames read before predicting (10)")
-    g.add_argument("--future-frames", type=int, help="frames predicted during training (10)")
+    _number(g, "--image-size", help="frame side in pixels (moving_mnist 64, kth 128)")
+    _number(g, "--context-frames", help="frames read before predicting (10)")
+    _number(g, "--future-frames", help="frames predicted during training (10)")
     for name, (owner, option) in datasets.options().items():
         g.add_argument("--" + name.replace("_", "-"), type=option.type, help=f"{owner}: {option.help}")
     g = p.add_argument_group("model")
@@ -62,35 +64,34 @@ def build_parser(prog="ctt-train"):
     g.add_argument("--classifier-channels", help="ssv2: channels of the classifier convs (64,128), or none")
     g = p.add_argument_group("devices")
     g.add_argument("--strategy", choices=("default", "mirrored", "multi_worker"))
-    g.add_argument("--cpu-replicas", type=int, help="mirrored over N logical CPU devices")
+    _number(g, "--cpu-replicas", help="mirrored over N logical CPU devices")
     g.add_argument("--mixed-precision", choices=("auto", "off", "mixed_float16", "mixed_bfloat16"))
     g.add_argument("--jit-compile", choices=("auto", "on", "off"))
     g = p.add_argument_group("optimisation")
-    g.add_argument("--batch-size", type=int, help="global batch size (8)")
-    g.add_argument("--epochs", type=int)
-    g.add_argument("--steps-per-epoch", type=int)
-    g.add_argument("--validation-sequences", type=int, help="validation clips per epoch (0: none)")
-    g.add_argument("--learning-rate", type=float, help="Adam learning rate (1e-3)")
-    g.add_argument("--clip-norm", type=float, help="global gradient-norm clipping (off; paper: 3.0)")
+    _number(g, "--batch-size", help="global batch size (8)")
+    _number(g, "--epochs")
+    _number(g, "--steps-per-epoch")
+    _number(g, "--validation-sequences", help="validation clips per epoch (0: none)")
+    _number(g, "--learning-rate", help="Adam learning rate (1e-3)")
+    _number(g, "--clip-norm", help="global gradient-norm clipping (off; paper: 3.0)")
     g.add_argument("--schedule", choices=("paper", "linear", "closed", "none"),
                    help="scheduled sampling (closed: the network's own predictions throughout, for fine-tuning)")
     g.add_argument("--lr-schedule", choices=("paper", "cosine", "constant"))
-    g.add_argument("--patience", type=int, help="epochs without improvement that count as a stall")
-    g.add_argument("--sampling-end-epoch", type=int,
-                   help="linear schedule: epoch at which the sampling ratio reaches 0 (default: --epochs)")
-    g.add_argument("--sampling-decay", type=float, help="sampling-ratio decrement per epoch (4e-3)")
-    g.add_argument("--min-delta", type=float,
-                   help="smallest validation-loss decrease that counts as progress (0)")
-    g.add_argument("--lr-decay", type=float, help="learning-rate factor (0.98)")
-    g.add_argument("--lr-decay-every", type=int, help="epochs between learning-rate decays (5)")
-    g.add_argument("--prediction-weight", type=float,
-                   help="ssv2: lambda in lambda * (L1 + L2 of the frames) + cross-entropy (10)")
+    _number(g, "--patience", help="epochs without improvement that count as a stall")
+    _number(g, "--sampling-end-epoch",
+            help="linear schedule: epoch at which the sampling ratio reaches 0 (default: --epochs)")
+    _number(g, "--sampling-decay", help="sampling-ratio decrement per epoch (4e-3)")
+    _number(g, "--min-delta", help="smallest validation-loss decrease that counts as progress (0)")
+    _number(g, "--lr-decay", help="learning-rate factor (0.98)")
+    _number(g, "--lr-decay-every", help="epochs between learning-rate decays (5)")
+    _number(g, "--prediction-weight",
+            help="ssv2: lambda in lambda * (L1 + L2 of the frames) + cross-entropy (10)")
     g = p.add_argument_group("run")
-    g.add_argument("--seed", type=int, help="seeds weights, data and sampling (0)")
+    _number(g, "--seed", help="seeds weights, data and sampling (0)")
     g.add_argument("--logdir", help="parent folder of runs (runs)")
     g.add_argument("--name", help="run name (default: <dataset>-<model>-<recipe>)")
     g.add_argument("--resume", action="store_true", help="continue the run --logdir/--name where it stopped")
-    g.add_argument("--eval-sequences", type=int, help="test clips evaluated after training (0: skip)")
+    _number(g, "--eval-sequences", help="test clips evaluated after training (0: skip)")
     g.add_argument("--eval-future", help="horizons evaluated after training, e.g. 10,30")
     g.add_argument("--eval-baselines", action=argparse.BooleanOptionalAction,
                    help="also evaluate black frames and the last context frame repeated on the same clips "
@@ -99,6 +100,13 @@ def build_parser(prog="ctt-train"):
                    help="metric convention (nvlabs)")
     g.add_argument("--verbose", choices=("auto", "0", "1", "2"), help="Keras progress output")
     return p
+
+
+def _number(group, flag, **kwargs):
+    """A numeric flag checked against its range in `run_config.RANGES` while the flags are parsed."""
+    from ctt_keras.training import run_config
+
+    return _flags.add_number(group, flag, run_config.RANGES[flag[2:].replace("-", "_")], **kwargs)
 
 
 def _cell_types():

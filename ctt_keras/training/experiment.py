@@ -56,7 +56,7 @@ def train(config, command="ctt-train", program="ctt-train", log=None):
     except BaseException as error:
         # A run that never started leaves the process as it found it (the network is built under `policy`).
         keras.mixed_precision.set_global_policy(previous_policy)
-        if isinstance(error, (ValueError, FileNotFoundError)) and not isinstance(
+        if isinstance(error, (ValueError, OSError)) and not isinstance(
                 error, (run_config.ConfigError, SetupError)):
             raise SetupError(str(error)) from None
         raise

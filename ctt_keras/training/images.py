@@ -157,13 +157,17 @@ def plot_curves(path, curves, title="", width=360, height=240):
 
 
 def to_unit_float(frames):
-    """uint8 0..255 or float 0..1 frames as float32 in [0, 1] (raises for floats outside [0, 1])."""
+    """uint8 0..255 or float 0..1 frames as float32 in [0, 1] (raises for NaN, inf, floats outside [0, 1])."""
     frames = np.asarray(frames)
     if frames.dtype == np.uint8:
         return frames.astype(np.float32) / 255.0
     if not np.issubdtype(frames.dtype, np.floating):
         raise ValueError(f"frames must be uint8 (0..255) or float (0..1), got dtype {frames.dtype}")
-    low, high = float(np.nanmin(frames)), float(np.nanmax(frames))
+    bad = int(np.size(frames) - np.count_nonzero(np.isfinite(frames)))
+    if bad:
+        raise ValueError(f"frames hold {bad} NaN or infinite values (of {np.size(frames)}, shape "
+                         f"{frames.shape})")
+    low, high = float(np.min(frames)), float(np.max(frames))
     if low < 0.0 or high > 1.0:
         raise ValueError(f"float frames must be in [0, 1], got values in [{low:.4g}, {high:.4g}]")
     return frames.astype(np.float32)

@@ -9,6 +9,7 @@ naming the flag. The architecture is checked by the network itself when the run 
 
 import os
 
+from ctt_keras import argument_validation as av
 from ctt_keras.pipelines import datasets
 from ctt_keras.training import architecture
 
@@ -48,6 +49,16 @@ TASK_ONLY = {"prediction_weight": "recognition"}
 RESUME_MAY_CHANGE = {
     "epochs", "resume", "logdir", "name", "verbose", "eval_sequences", "eval_future", "convention",
     "eval_baselines",
+}
+# The allowed values of the numeric settings (the command line checks its flags against the same table).
+RANGES = {
+    "batch_size": av.POSITIVE_INT, "epochs": av.POSITIVE_INT, "steps_per_epoch": av.POSITIVE_INT,
+    "context_frames": av.POSITIVE_INT, "future_frames": av.POSITIVE_INT, "image_size": av.POSITIVE_INT,
+    "validation_sequences": av.NON_NEGATIVE_INT, "eval_sequences": av.NON_NEGATIVE_INT,
+    "sampling_end_epoch": av.POSITIVE_INT, "cpu_replicas": av.POSITIVE_INT, "patience": av.POSITIVE_INT,
+    "lr_decay_every": av.POSITIVE_INT, "seed": av.SEED,
+    "learning_rate": av.POSITIVE_FLOAT, "clip_norm": av.POSITIVE_FLOAT, "min_delta": av.NON_NEGATIVE_FLOAT,
+    "lr_decay": av.FACTOR, "sampling_decay": av.FACTOR, "prediction_weight": av.NON_NEGATIVE_FLOAT,
 }
 
 
@@ -105,8 +116,52 @@ def _resolve(explicit):
                               + ", ".join(f"{_flag(k)} {new!r} (run: {old!r})"
                                           for k, (old, new) in conflicts.items()))
         config = {**previous, **{k: v for k, v in explicit.items() if k in RESUME_MAY_CHANGE}}
+        _check_resumable(stored, config)
     validate(config)
     return config
+
+
+# What keras.callbacks.BackupAndRestore (and a commit of it that a crash interrupted) leaves in backup/.
+_BACKUP_METADATA = ("training_metadata.json", "training_metadata.json.pending")
+
+
+def backed_up_epochs(backup):
+    """The finished epochs a run's backup folder holds, read without changing it (None: no backup)."""
+    import json
+
+    epochs = None
+    for name in _BACKUP_METADATA:
+        path = os.path.join(backup, name)
+        if not os.path.isfile(path):
+            continue
+        try:
+            with open(path) as f:
+                epoch = int(json.load(f)["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            if name.endswith(".pending"):
+                continue  # an interrupted commit that resuming discards
+            raise ConfigError(f"--resume: {path} is unreadable; the run cannot be continued from it") \
+                from None
+        epochs = epoch if epochs is None else max(epochs, epoch)
+    return epochs
+
+
+def _check_resumable(stored, config):
+    """Refuses `--resume` of a run with nothing to continue: no backup, or every epoch already trained.
+
+    Either would train from scratch or re-evaluate into the run's folder, replacing its best and last
+    weights, preset and metrics, and appending a second epoch 0 to its history.
+    """
+    epochs = backed_up_epochs(stored.backup)
+    if epochs is None:
+        raise ConfigError(
+            f"--resume: {stored.path} has no backup to continue from (no {stored.backup}/"
+            f"{_BACKUP_METADATA[0]}: the run stopped before its first epoch ended, or its backup was "
+            "removed); nothing was changed. Start a new run instead (without --resume)")
+    if epochs >= int(config["epochs"]):
+        raise ConfigError(
+            f"--resume: {stored.path} has already trained its {epochs} epochs; nothing was changed. Give "
+            f"--epochs N with N > {epochs} to train it further")
 
 
 def _check_applicable(explicit, dataset, module, base):
@@ -147,29 +202,18 @@ def validate(config):
 
 
 def _validate(config):
-    for flag in ("batch_size", "epochs", "steps_per_epoch", "context_frames", "future_frames"):
-        if int(config[flag]) < 1:
-            raise ValueError(f"{_flag(flag)} must be >= 1, got {config[flag]}")
-    for flag in ("validation_sequences", "eval_sequences"):
-        if int(config[flag]) < 0:
-            raise ValueError(f"{_flag(flag)} must be >= 0, got {config[flag]}")
-    if config.get("sampling_end_epoch") is not None:
-        if config["schedule"] != "linear":
-            raise ValueError("--sampling-end-epoch applies to --schedule linear")
-        if int(config["sampling_end_epoch"]) < 1:
-            raise ValueError(f"--sampling-end-epoch must be >= 1, got {config['sampling_end_epoch']}")
-    if config["learning_rate"] <= 0:
-        raise ValueError(f"--learning-rate must be > 0, got {config['learning_rate']}")
-    if config["clip_norm"] is not None and config["clip_norm"] <= 0:
-        raise ValueError(f"--clip-norm must be > 0, got {config['clip_norm']}")
+    for name, value_range in RANGES.items():
+        if config.get(name) is not None:
+            value_range.check(_flag(name), config[name])
+    if config.get("sampling_end_epoch") is not None and config["schedule"] != "linear":
+        raise ValueError("--sampling-end-epoch applies to --schedule linear")
     if config["cpu_replicas"] is not None:
         if config["strategy"] != "mirrored":
             raise ValueError("--cpu-replicas needs --strategy mirrored")
-        if config["cpu_replicas"] < 1:
-            raise ValueError(f"--cpu-replicas must be >= 1, got {config['cpu_replicas']}")
         if config["batch_size"] % config["cpu_replicas"]:
             raise ValueError(f"--batch-size {config['batch_size']} (global) does not split over "
                              f"--cpu-replicas {config['cpu_replicas']}")
+    _check_logdir(config)
     if config["preset"] and config["weights"]:
         raise ValueError("give --preset or --weights, not both")
     if config["weights"] and not os.path.isfile(os.path.join(config["weights"], "config.json")):
@@ -178,6 +222,12 @@ def _validate(config):
     module = datasets.get(config["dataset"])
     architecture.from_flags(architecture.model_for_task(module.TASK), config)  # the flags' syntax
     module.validate(config, splits_read(config))
+
+
+def _check_logdir(config):
+    """The run folder can be made: the nearest existing part of its path is a writable folder."""
+    logdir = config["logdir"]
+    av.check_writable_folder("--logdir", logdir, os.path.join(logdir, config["name"] or ""))
 
 
 def horizons(config):

@@ -117,6 +117,9 @@ def test_load_errors(prepared, tmp_path):
         kth.load(root / "tfds", "train", persons=[3])
     with pytest.raises(FileNotFoundError, match="(?s)not prepared.*manual_dir"):
         kth.load(tmp_path / "empty", "train")
+    with pytest.raises(FileNotFoundError, match="KTH manual folder .* is empty"):
+        kth.load(tmp_path / "empty", "train", manual_dir=tmp_path)
+    (tmp_path / "notes.txt").write_text("not KTH")
     with pytest.raises(FileNotFoundError, match="no 00sequences.txt under"):
         kth.load(tmp_path / "empty", "train", manual_dir=tmp_path)
     with pytest.raises(ValueError, match="future_frames"):

@@ -116,6 +116,16 @@ def test_tiny_run_writes_everything_and_tools_agree(tmp_path, capsys, data_dir):
     np.testing.assert_allclose(predicted, expected, atol=1e-5)
     assert "truth not shown (3 of 5 future frames in the input)" in capsys.readouterr().out
 
+    # --resume of the finished run refuses (it re-evaluated and replaced the preset); nothing is touched.
+    before = {p: open(p, "rb").read() for p in (os.path.join(run, "history.csv"),
+                                                 os.path.join(run, "preset", "model.weights.h5"),
+                                                 os.path.join(run, "checkpoints", "best.weights.h5"))}
+    with pytest.raises(SystemExit) as error:
+        train.main(["--resume", "--logdir", logdir, "--name", "tiny"])
+    assert error.value.code == 2
+    assert "has already trained its 2 epochs; nothing was changed" in capsys.readouterr().err
+    assert {p: open(p, "rb").read() for p in before} == before
+
     # A second run with the same name goes to a new folder; nothing of the first is touched.
     before = open(os.path.join(run, "metrics.json")).read()
     try:
