@@ -100,8 +100,7 @@ def export_info(model, context_frames, future_frames, model_name, version):
     height, width, channels = model.frame_shape
     names = iter(state_names(model))
     cells = []
-    for cell, states in zip(model.cells, model.initial_states(1)):
-        kinds = ["h", "c"] + [f"p_{i}" for i in range(1, len(states) - 1)]
+    for (cell, kinds), states in zip(model.state_layout(), model.initial_states(1)):
         cells.append({
             "cell": cell.name,
             "type": type(cell).__name__,

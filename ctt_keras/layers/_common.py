@@ -1,4 +1,4 @@
-"""Pieces shared by the recurrent cells: argument checks, PyTorch-like initialisers, conv."""
+"""Pieces shared by the recurrent cells: argument checks, PyTorch-like initialisers, conv, gate update."""
 
 import math
 
@@ -106,66 +106,36 @@ def conv_same(x, kernel, bias=None):
     return y
 
 
-def lstm_update(gates, c_prev):
-    """Gate update of the official code: split i, f, o, g; returns (h, c)."""
+def lstm_update(gates, c_prev, activation=ops.tanh, recurrent_activation=ops.sigmoid):
+    """Gate update of the official code: split i, f, o, g; returns (h, c).
+
+    With the defaults (tanh, sigmoid) this is the official update exactly.
+    """
     i, f, o, g = ops.split(gates, 4, axis=-1)
-    i = ops.sigmoid(i)
-    f = ops.sigmoid(f)
-    o = ops.sigmoid(o)
-    g = ops.tanh(g)
+    i = recurrent_activation(i)
+    f = recurrent_activation(f)
+    o = recurrent_activation(o)
+    g = activation(g)
     c = f * c_prev + i * g
-    h = o * ops.tanh(c)
+    h = o * activation(c)
     return h, c
 
 
-class ConvRecurrentCell(keras.layers.Layer):
-    """What the two cells share: their common arguments, build bookkeeping and config (private base).
+def check_rate(name, value):
+    """A dropout rate in [0, 1)."""
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a float in [0, 1), got {name}={value!r}.") from None
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"`{name}` must be in [0, 1), got {name}={value!r}.")
+    return rate
 
-    Subclasses set `state_size` and create their weights in `build` after calling
-    `super().build(input_shape)`, which validates the shape and records
-    `spatial_dims` and `input_channels`.
-    """
 
-    def __init__(
-        self,
-        filters,
-        kernel_size,
-        kernel_initializer=None,
-        bias_initializer=None,
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.filters = check_positive_int("filters", filters)
-        self.kernel_size = check_kernel_size(kernel_size)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.spatial_dims = None
-        self.input_channels = None
-
-    def build(self, input_shape):
-        input_shape = check_build_shape(self.name, input_shape)
-        self.spatial_dims = tuple(input_shape[1:3])
-        self.input_channels = int(input_shape[-1])
-
-    def initializers(self, fan_in_channels):
-        """(kernel, bias) initialisers for a conv reading `fan_in_channels` channels."""
-        kh, kw = self.kernel_size
-        return conv_initializers(self.kernel_initializer, self.bias_initializer, fan_in_channels * kh * kw)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "filters": self.filters,
-                "kernel_size": self.kernel_size,
-                "kernel_initializer": serialize_initializer(self.kernel_initializer),
-                "bias_initializer": serialize_initializer(self.bias_initializer),
-                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
-            }
+def check_padding(padding):
+    if not isinstance(padding, str) or padding.lower() != "same":
+        raise ValueError(
+            f'`padding` must be "same" (the recurrent state keeps the input\'s height and width, as in the '
+            f"official code), got padding={padding!r}."
         )
-        return config
+    return "same"

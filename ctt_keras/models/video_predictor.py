@@ -1,4 +1,4 @@
-"""The video-prediction network of the Conv-TT-LSTM paper (SPEC §3)."""
+"""The video-prediction network of the Conv-TT-LSTM paper (Su et al., NeurIPS 2020)."""
 
 import keras
 from keras import ops
@@ -31,12 +31,18 @@ class VideoPredictor(FrameRecurrentModel):
 
     Args:
         frame_shape: `(height, width, channels)` of the frames.
-        cell: `"convttlstm"` or `"convlstm"`.
+        cell: The recurrent cell: a name of the cell registry
+            (`"convttlstm"`, `"convlstm"`, or one added with
+            `ctt_keras.layers.register_cell`), or a registered cell class.
         layers_per_block: Cells per block, e.g. `(3, 3, 3, 3)`.
         hidden_channels: Channels of the cells of each block, e.g. `(32, 48, 48, 32)`.
         skip_stride: Skip distance in blocks, or `None` for no skips.
         kernel_size: Odd kernel size of every recurrent convolution.
-        order, steps, rank: Conv-TT-LSTM options (ignored for ConvLSTM).
+        order, steps, rank: Conv-TT-LSTM options (passed to the cells that
+            registered them as network arguments; ignored by ConvLSTM).
+        cell_options: Other keyword arguments of every cell, a dict (e.g.
+            `{"recurrent_dropout": 0.1}` or a custom cell's options); they
+            win over `order`, `steps`, `rank`. Saved in the config.
         output_sigmoid: Apply a sigmoid to the head's output.
         context_frames: Frames read before predicting, in `fit`/`evaluate`/`predict`.
         patch_size: Side of the square patches folded into channels before the
@@ -93,6 +99,7 @@ class VideoPredictor(FrameRecurrentModel):
         seed=None,
         remat=False,
         patch_size=1,
+        cell_options=None,
         **kwargs,
     ):
         frame_shape = check_frame_shape(frame_shape)
@@ -105,8 +112,10 @@ class VideoPredictor(FrameRecurrentModel):
             )
         stack_input_shape = (height // patch_size, width // patch_size, channels * patch_size**2)
         super().__init__(
-            frame_shape, stack_input_shape, cell, layers_per_block, hidden_channels, skip_stride, kernel_size, order,
-            steps, rank, context_frames, seed, remat, **kwargs,
+            frame_shape=frame_shape, stack_input_shape=stack_input_shape, cell=cell, cell_options=cell_options,
+            layers_per_block=layers_per_block, hidden_channels=hidden_channels, skip_stride=skip_stride,
+            kernel_size=kernel_size, order=order, steps=steps, rank=rank, context_frames=context_frames, seed=seed,
+            remat=remat, **kwargs,
         )
         self.output_sigmoid = bool(output_sigmoid)
         self.head = keras.layers.Conv2D(
