@@ -1,6 +1,7 @@
 """Pieces shared by the recurrent cells: argument checks, PyTorch-like initialisers, conv, gate update."""
 
 import math
+import random
 
 import keras
 from keras import ops
@@ -59,15 +60,22 @@ def check_step_input(layer_name, inputs, expected_channels):
 
 
 class _FanInUniform(keras.initializers.Initializer):
-    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's default for conv biases."""
+    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's default for conv biases.
+
+    Like Keras's random initialisers, an unseeded one draws its seed from
+    Python's `random` (seeded by `keras.utils.set_random_seed`) when created and
+    is stateless afterwards, so it also works where variables are initialised
+    lazily (a subclassed model built inside `fit`, JAX tracing).
+    """
 
     def __init__(self, fan_in, seed=None):
         self.fan_in = int(fan_in)
         self.seed = seed
+        self._draw_seed = seed if seed is not None else random.randint(1, 10**9)
 
     def __call__(self, shape, dtype=None):
         limit = 1.0 / math.sqrt(self.fan_in)
-        return keras.random.uniform(shape, -limit, limit, dtype=dtype, seed=self.seed)
+        return keras.random.uniform(shape, -limit, limit, dtype=dtype, seed=self._draw_seed)
 
     def get_config(self):
         return {"fan_in": self.fan_in, "seed": self.seed}
@@ -89,6 +97,19 @@ def conv_initializers(kernel_initializer, bias_initializer, fan_in):
     else:
         bias = keras.initializers.get(bias_initializer)
     return kernel, bias
+
+
+def fresh(initializer):
+    """`initializer`, re-created with a new default seed if it is an unseeded random one.
+
+    A Keras random initialiser draws its default seed once, so calling one
+    object for several weights gives them identical values; each weight of a
+    cell gets its own draw through this.
+    """
+    config = initializer.get_config()
+    if isinstance(config, dict) and "seed" in config and config["seed"] is None:
+        return type(initializer).from_config(config)
+    return initializer
 
 
 def serialize_initializer(initializer):

@@ -9,12 +9,16 @@ both give negative or wrong shapes, so a functional model fails with "Cannot
 convert '(None, -1)' to a shape" (Keras's own `ConvLSTMCell` shares this: only
 its `ConvLSTM2D` wrapper works).
 
-`install()` (called when `ctt_keras.layers` is imported) extends those two
+A third assumption sits in the JAX backend's loop: it broadcasts a
+`[batch, time]` mask against the outputs as `[batch, 1]`, which fails for image
+outputs; given as `[batch, time, 1, 1, 1]` it broadcasts on every backend.
+
+`install()` (called when `ctt_keras.layers` is imported) extends those
 methods: for a cell that declares `state_roles` (the protocol of
 `ctt_keras.layers.ConvRecurrentCell`), or a `StackedRNNCells` holding one, the
 shapes come from the cell's own `compute_output_shape(step_shape) ->
-(output_shape, state_shapes)`. Every other cell takes Keras's original code
-path, unchanged.
+(output_shape, state_shapes)` and the mask gets the sequence's rank. Every
+other cell takes Keras's original code path, unchanged.
 """
 
 import keras
@@ -80,10 +84,23 @@ def _stacked_build(original):
     return build
 
 
+def _rnn_inner_loop(original):
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if mask is not None and declares_image_states(self.cell) and len(mask.shape) == 2:
+            rank = len(sequences.shape)
+            mask = keras.ops.reshape(mask, tuple(keras.ops.shape(mask)) + (1,) * (rank - 2))
+        return original(self, sequences, initial_state, mask, training=training)
+
+    setattr(inner_loop, _MARK, True)
+    return inner_loop
+
+
 def install():
-    """Extends the two shape methods once per process (idempotent)."""
+    """Extends the RNN methods once per process (idempotent)."""
     rnn, stacked = keras.layers.RNN, keras.layers.StackedRNNCells
     if not getattr(rnn.compute_output_shape, _MARK, False):
         rnn.compute_output_shape = _rnn_compute_output_shape(rnn.compute_output_shape)
+    if not getattr(rnn.inner_loop, _MARK, False):
+        rnn.inner_loop = _rnn_inner_loop(rnn.inner_loop)
     if not getattr(stacked.build, _MARK, False):
         stacked.build = _stacked_build(stacked.build)
