@@ -172,6 +172,60 @@ class VideoPredictor(FrameRecurrentModel):
     def call(self, clip, training=False):
         return self._clip_rollout(clip, training)[0]
 
+    # -- export ---------------------------------------------------------------------------------
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, context_frames=None,
+               future_frames=None, overwrite=False, **kwargs):
+        """Exports the model for inference with its serving signatures (TensorFlow backend).
+
+        Every format carries `serving_default` (`frames` `[batch,
+        context_frames, H, W, C]` -> `predictions` `[batch, future_frames, H, W,
+        C]`, the closed loop of `predict_frames`), and, where the format holds
+        several entry points, `step` (one recurrent step with explicit
+        states, for streaming) and `initial_state`; see docs/serving.md.
+
+        Args:
+            filepath: `"tf_saved_model"`: the SavedModel folder (for TF
+                Serving's layout use `ctt_keras.export.export_saved_model`);
+                `"onnx"`: the `.onnx` file of one signature;
+                `"litert"`: the `.tflite` file (all three signatures).
+            format: `"tf_saved_model"`, `"onnx"` or `"litert"`.
+            verbose: Unused (accepted for `keras.Model.export`).
+            input_signature: If given, Keras's own export of `call` over that
+                signature (which must have a static time axis) instead.
+            context_frames: Frames read by `serving_default` (default: the
+                model's `context_frames`).
+            future_frames: Frames it predicts (default: as many as the context).
+            overwrite: Replace an existing export at `filepath`.
+            **kwargs: `"onnx"`: `signature` (`"serving_default"`, `"step"` or
+                `"initial_state"`) and `opset`; `"litert"`: converter
+                attributes.
+
+        Returns:
+            The path written.
+
+        Example:
+
+        >>> model.export("predictor")                        # SavedModel, 10 -> 10 frames
+        >>> model.export("predictor.onnx", format="onnx", future_frames=20)
+        >>> model.export("predictor.tflite", format="litert")
+        """
+        if input_signature is not None:
+            return super().export(filepath, format=format, verbose=verbose, input_signature=input_signature,
+                                  **kwargs)
+        from ctt_keras import export as exporting  # TensorFlow only: imported when used
+
+        return exporting.export_model(self, filepath, format=format, context_frames=context_frames,
+                                      future_frames=future_frames, overwrite=overwrite, **kwargs)
+
+    @property
+    def _default_save_signature(self):
+        # What `tf.saved_model.save(model, path)` serves (TensorFlow backend): `serving_default`, context_frames
+        # frames -> as many predicted frames. Keras's default would trace `call` over a clip of unknown length.
+        from ctt_keras.export import _signatures
+
+        return _signatures.tf_function(self, "serving_default", self.context_frames, self.context_frames)
+
     # -- training integration -------------------------------------------------------------------
 
     def compile(self, optimizer="adam", loss=None, jit_compile="auto", **kwargs):
