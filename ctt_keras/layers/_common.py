@@ -62,23 +62,48 @@ def check_step_input(layer_name, inputs, expected_channels):
 class _FanInUniform(keras.initializers.Initializer):
     """U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's default for conv biases.
 
-    Like Keras's random initialisers, an unseeded one draws its seed from
-    Python's `random` (seeded by `keras.utils.set_random_seed`) when created and
-    is stateless afterwards, so it also works where variables are initialised
-    lazily (a subclassed model built inside `fit`, JAX tracing).
+    Unseeded, it draws from Keras's global seed generator wherever that can
+    run (eagerly: how every network of this library is built, so seeded runs
+    keep their initial weights); where it cannot (a variable initialised inside
+    a traced function, e.g. a cell that Keras builds lazily in a subclassed
+    model's `fit`, or JAX tracing) it draws statelessly, from a seed taken from
+    Python's `random` (seeded by `keras.utils.set_random_seed`).
     """
 
     def __init__(self, fan_in, seed=None):
         self.fan_in = int(fan_in)
         self.seed = seed
-        self._draw_seed = seed if seed is not None else random.randint(1, 10**9)
+        self._traced_seed = None
 
     def __call__(self, shape, dtype=None):
         limit = 1.0 / math.sqrt(self.fan_in)
-        return keras.random.uniform(shape, -limit, limit, dtype=dtype, seed=self._draw_seed)
+        seed = self.seed
+        if seed is None and not _global_generator_usable():
+            if self._traced_seed is None:
+                self._traced_seed = random.randint(1, 10**9)
+            seed = self._traced_seed
+        return keras.random.uniform(shape, -limit, limit, dtype=dtype, seed=seed)
 
     def get_config(self):
         return {"fan_in": self.fan_in, "seed": self.seed}
+
+
+def _global_generator_usable():
+    """Whether an unseeded random op may advance Keras's global seed generator here (eager, not traced)."""
+    from keras.src.backend.common.stateless_scope import in_stateless_scope
+
+    if in_stateless_scope():
+        return False
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.executing_eagerly()
+    if backend == "jax":
+        from keras.src.utils.jax_utils import is_in_jax_tracing_scope
+
+        return not is_in_jax_tracing_scope()
+    return True
 
 
 def conv_initializers(kernel_initializer, bias_initializer, fan_in):
@@ -103,8 +128,8 @@ def fresh(initializer):
     """`initializer`, re-created with a new default seed if it is an unseeded random one.
 
     A Keras random initialiser draws its default seed once, so calling one
-    object for several weights gives them identical values; each weight of a
-    cell gets its own draw through this.
+    object twice gives identical values; the two random parts of a
+    `unit_forget_bias` gate bias get their own draws through this.
     """
     config = initializer.get_config()
     if isinstance(config, dict) and "seed" in config and config["seed"] is None:

@@ -132,7 +132,7 @@ class ConvRecurrentCell(keras.layers.Layer, DropoutRNNCell):
     def add_kernel(self, name, shape, initializer):
         """A kernel weight with the cell's regulariser and constraint."""
         return self.add_weight(
-            name=name, shape=shape, initializer=_common.fresh(initializer), regularizer=self.kernel_regularizer,
+            name=name, shape=shape, initializer=initializer, regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
 
@@ -140,7 +140,6 @@ class ConvRecurrentCell(keras.layers.Layer, DropoutRNNCell):
         """A bias weight (or `None` without `use_bias`); `gates`: the i, f, o, g gate bias."""
         if not self.use_bias:
             return None
-        initializer = _common.fresh(initializer)
         if gates and self.unit_forget_bias:
             initializer = _ForgetGateOnes(initializer, size // 4)
         return self.add_weight(

@@ -178,7 +178,7 @@ class _WindowKernelInitializer(keras.initializers.Initializer):
         kh, kw, ch, _ = shape
         parts = []
         for _ in range(self.order):
-            k = _common.fresh(self.base)((kh, kw, self.window * ch, self.rank), dtype=dtype)
+            k = self.base((kh, kw, self.window * ch, self.rank), dtype=dtype)
             # [kh, kw, L*Ch, r] -> [kh, kw, Ch, L*r] with channel j*r + q.
             k = ops.reshape(k, (kh, kw, self.window, ch, self.rank))
             k = ops.transpose(k, (0, 1, 3, 2, 4))
