@@ -1,4 +1,4 @@
-"""Exports a zoo preset for serving: OUT/<name>/<version>/ (thin shim over `ctt-export`, ctt_keras.cli.export).
+"""Exports a zoo preset for serving: OUT/<name>/<version>/ (a shim over `ctt-export`, ctt_keras.cli.export).
 
 Usage:
     python tools/export.py mmnist_convttlstm --out serving --weights convttlstm-mnist.pt

@@ -28,8 +28,12 @@ def _parse(argv):
     weights = parser.add_mutually_exclusive_group()
     weights.add_argument("--weights", help="weights file: .weights.h5 or an official .pt checkpoint")
     weights.add_argument("--no-weights", action="store_true", help="export random weights (smoke tests only)")
-    parser.add_argument("--format", choices=FORMATS, default="tf_saved_model",
-                        help="tf_saved_model (TF Serving layout, default), onnx or litert")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="tf_saved_model",
+        help="tf_saved_model (TF Serving layout, default), onnx or litert",
+    )
     parser.add_argument("--context", type=int, default=None, help="context frames (default: the preset's)")
     parser.add_argument("--future", type=int, default=None, help="predicted frames (default: the preset's)")
     parser.add_argument("--name", default=None, help="model name / folder (default: the preset's name)")
@@ -57,8 +61,15 @@ def main(argv=None):
     future = args.future or metadata.get("future_frames") or 10
     model_name = args.name or name
     if args.format == "tf_saved_model":
-        target = export.export_saved_model(model, args.out, context, future, model_name=model_name,
-                                           version=args.version, overwrite=args.overwrite)
+        target = export.export_saved_model(
+            model,
+            args.out,
+            context,
+            future,
+            model_name=model_name,
+            version=args.version,
+            overwrite=args.overwrite,
+        )
     else:
         target = _export_files(model, args, model_name, context, future)
     if args.no_weights:
@@ -75,14 +86,24 @@ def _export_files(model, args, model_name, context, future):
         raise ValueError(f"--version must be a positive int, got {args.version}")
     target = args.out / model_name / str(args.version)
     if target.exists() and any(target.iterdir()) and not args.overwrite:
-        raise FileExistsError(f"{target} is not empty; pass --overwrite to replace it, or export another version.")
+        raise FileExistsError(
+            f"{target} is not empty; pass --overwrite to replace it, or export another version."
+        )
     target.mkdir(parents=True, exist_ok=True)
     if args.format == "onnx":
         for signature in export.SIGNATURES:
-            export.export_onnx(model, target / f"{signature}.onnx", context, future, signature=signature,
-                               overwrite=args.overwrite)
+            export.export_onnx(
+                model,
+                target / f"{signature}.onnx",
+                context,
+                future,
+                signature=signature,
+                overwrite=args.overwrite,
+            )
     else:
-        export.export_litert(model, target / f"{model_name}.tflite", context, future, overwrite=args.overwrite)
+        export.export_litert(
+            model, target / f"{model_name}.tflite", context, future, overwrite=args.overwrite
+        )
     info = export.export_info(model, context, future, model_name, args.version, format=args.format)
     (target / export.EXPORT_INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
     return target

@@ -19,8 +19,15 @@ from ctt_keras.export._signatures import EXPORT_INFO_FILE, SIGNATURES, export_in
 FORMATS = ("tf_saved_model", "onnx", "litert")
 
 
-def export_model(model, filepath, format="tf_saved_model", context_frames=None, future_frames=None,
-                 overwrite=False, **options):
+def export_model(
+    model,
+    filepath,
+    format="tf_saved_model",
+    context_frames=None,
+    future_frames=None,
+    overwrite=False,
+    **options,
+):
     """Writes `model` in `format` with its serving signatures; `VideoPredictor.export` calls this.
 
     `context_frames` defaults to the model's, `future_frames` to as many frames
@@ -41,6 +48,14 @@ def export_model(model, filepath, format="tf_saved_model", context_frames=None, 
 
 
 __all__ = [
-    "EXPORT_INFO_FILE", "FORMATS", "SIGNATURES", "export_info", "export_litert", "export_model", "export_onnx",
-    "export_saved_model", "state_names", "write_saved_model",
+    "EXPORT_INFO_FILE",
+    "FORMATS",
+    "SIGNATURES",
+    "export_info",
+    "export_litert",
+    "export_model",
+    "export_onnx",
+    "export_saved_model",
+    "state_names",
+    "write_saved_model",
 ]

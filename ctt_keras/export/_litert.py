@@ -36,9 +36,12 @@ def export_litert(model, path, context_frames, future_frames, overwrite=False, *
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it.")
     with tempfile.TemporaryDirectory(prefix="ctt_keras_litert_") as tmp:
-        saved = _saved_model.write_saved_model(model, pathlib.Path(tmp) / "saved_model", context_frames,
-                                               future_frames)
-        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved), signature_keys=list(_signatures.SIGNATURES))
+        saved = _saved_model.write_saved_model(
+            model, pathlib.Path(tmp) / "saved_model", context_frames, future_frames
+        )
+        converter = tf.lite.TFLiteConverter.from_saved_model(
+            str(saved), signature_keys=list(_signatures.SIGNATURES)
+        )
         for name, value in converter_options.items():
             if not hasattr(converter, name):
                 raise ValueError(f"unknown LiteRT converter option {name!r}.")

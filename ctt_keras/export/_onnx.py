@@ -12,8 +12,15 @@ METADATA_KEY = "ctt_keras_export"
 DEFAULT_OPSET = 17
 
 
-def export_onnx(model, path, context_frames, future_frames, signature="serving_default", opset=DEFAULT_OPSET,
-                overwrite=False):
+def export_onnx(
+    model,
+    path,
+    context_frames,
+    future_frames,
+    signature="serving_default",
+    opset=DEFAULT_OPSET,
+    overwrite=False,
+):
     """Writes one signature of `model` as an ONNX model file.
 
     An ONNX graph has one entry point, so each signature is its own file:
@@ -58,8 +65,9 @@ def export_onnx(model, path, context_frames, future_frames, signature="serving_d
     fn = _signatures.functions(model, context_frames, future_frames)[signature]
     if signature == "step":
         fn = _renamed_outputs(fn)
-    proto, _ = tf2onnx.convert.from_function(tf.function(fn, input_signature=specs), input_signature=specs,
-                                             opset=opset)
+    proto, _ = tf2onnx.convert.from_function(
+        tf.function(fn, input_signature=specs), input_signature=specs, opset=opset
+    )
     info = _signatures.export_info(model, context_frames, future_frames, format="onnx")
     info["signature"] = signature
     entry = proto.metadata_props.add()
@@ -67,7 +75,6 @@ def export_onnx(model, path, context_frames, future_frames, signature="serving_d
     target.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(proto, str(target))
     return target
-
 
 
 def _renamed_outputs(fn):

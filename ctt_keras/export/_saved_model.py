@@ -1,4 +1,4 @@
-"""SavedModel export of a `VideoPredictor`: a plain folder, or TensorFlow Serving's layout (TensorFlow only)."""
+"""SavedModel export of a `VideoPredictor`: one folder, or TF Serving's layout (TensorFlow only)."""
 
 import json
 import os
@@ -8,7 +8,9 @@ import shutil
 from ctt_keras.export import _signatures
 
 
-def write_saved_model(model, path, context_frames, future_frames, overwrite=False, model_name=None, version=None):
+def write_saved_model(
+    model, path, context_frames, future_frames, overwrite=False, model_name=None, version=None
+):
     """Writes `model` as a SavedModel folder `path` with the three signatures and `assets.extra/` description.
 
     A non-empty `path` is refused unless `overwrite`. Returns `path` as a `pathlib.Path`.
@@ -33,8 +35,9 @@ def write_saved_model(model, path, context_frames, future_frames, overwrite=Fals
     return target
 
 
-def export_saved_model(model, export_dir, context_frames, future_frames, model_name=None, version=1,
-                       overwrite=False):
+def export_saved_model(
+    model, export_dir, context_frames, future_frames, model_name=None, version=1, overwrite=False
+):
     """Writes `model` as a TensorFlow Serving SavedModel, `export_dir/model_name/version/`.
 
     Signatures `serving_default` (context -> future), `step` and
@@ -72,5 +75,12 @@ def export_saved_model(model, export_dir, context_frames, future_frames, model_n
     if not model_name or os.sep in model_name or model_name in (".", ".."):
         raise ValueError(f"`model_name` must be a plain folder name, got model_name={model_name!r}.")
     target = pathlib.Path(export_dir) / model_name / str(version)
-    return write_saved_model(model, target, context_frames, future_frames, overwrite=overwrite,
-                             model_name=model_name, version=version)
+    return write_saved_model(
+        model,
+        target,
+        context_frames,
+        future_frames,
+        overwrite=overwrite,
+        model_name=model_name,
+        version=version,
+    )

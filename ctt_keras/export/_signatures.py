@@ -29,8 +29,10 @@ SIGNATURES = ("serving_default", "step", "initial_state")
 
 
 def check_lengths(context_frames, future_frames):
-    return (_common.check_positive_int("context_frames", context_frames),
-            _common.check_positive_int("future_frames", future_frames))
+    return (
+        _common.check_positive_int("context_frames", context_frames),
+        _common.check_positive_int("future_frames", future_frames),
+    )
 
 
 def check_backend():
@@ -58,9 +60,11 @@ def input_signatures(model, context_frames):
     """`{signature: [tf.TensorSpec, ...]}` of the three signatures."""
     height, width, channels = model.frame_shape
     return {
-        "serving_default": [tf.TensorSpec((None, context_frames, height, width, channels), tf.float32,
-                                          name="frames")],
-        "step": [tf.TensorSpec((None, height, width, channels), tf.float32, name="frame")] + _state_specs(model),
+        "serving_default": [
+            tf.TensorSpec((None, context_frames, height, width, channels), tf.float32, name="frames")
+        ],
+        "step": [tf.TensorSpec((None, height, width, channels), tf.float32, name="frame")]
+        + _state_specs(model),
         "initial_state": [tf.TensorSpec((), tf.int32, name="batch_size")],
     }
 
@@ -112,12 +116,21 @@ def export_info(model, context_frames, future_frames, model_name=None, version=N
     names = iter(state_names(model))
     cells = []
     for (cell, roles), states in zip(model.state_layout(), model.initial_states(1)):
-        cells.append({
-            "cell": cell.name,
-            "type": type(cell).__name__,
-            "states": [{"name": next(names), "role": role, "shape": [None, *states[i].shape[1:]],
-                        "dtype": str(states[i].dtype)} for i, role in enumerate(roles)],
-        })
+        cells.append(
+            {
+                "cell": cell.name,
+                "type": type(cell).__name__,
+                "states": [
+                    {
+                        "name": next(names),
+                        "role": role,
+                        "shape": [None, *states[i].shape[1:]],
+                        "dtype": str(states[i].dtype),
+                    }
+                    for i, role in enumerate(roles)
+                ],
+            }
+        )
     return {
         "format": format,
         "model_name": model_name,
@@ -125,8 +138,10 @@ def export_info(model, context_frames, future_frames, model_name=None, version=N
         "context_frames": context_frames,
         "future_frames": future_frames,
         "signatures": {
-            "serving_default": {"inputs": {"frames": [None, context_frames, height, width, channels]},
-                                "outputs": {"predictions": [None, future_frames, height, width, channels]}},
+            "serving_default": {
+                "inputs": {"frames": [None, context_frames, height, width, channels]},
+                "outputs": {"predictions": [None, future_frames, height, width, channels]},
+            },
             "step": {"inputs": ["frame", "state_*"], "outputs": ["prediction", "state_*"]},
             "initial_state": {"inputs": {"batch_size": []}, "outputs": ["state_*"]},
         },

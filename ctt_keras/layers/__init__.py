@@ -12,6 +12,13 @@ from ctt_keras.layers.registry import cell_names, get_cell, register_cell
 _keras_rnn.install()
 
 __all__ = [
-    "ConvLSTM2D", "ConvLSTMCell", "ConvRNN", "ConvRecurrentCell", "ConvTTLSTM2D", "ConvTTLSTMCell", "cell_names",
-    "get_cell", "register_cell",
+    "ConvLSTM2D",
+    "ConvLSTMCell",
+    "ConvRNN",
+    "ConvRecurrentCell",
+    "ConvTTLSTM2D",
+    "ConvTTLSTMCell",
+    "cell_names",
+    "get_cell",
+    "register_cell",
 ]

@@ -127,12 +127,17 @@ class ConvRecurrentCell(keras.layers.Layer, DropoutRNNCell):
     def initializers(self, fan_in_channels):
         """(kernel, bias) initialisers for a conv reading `fan_in_channels` channels."""
         kh, kw = self.kernel_size
-        return _common.conv_initializers(self.kernel_initializer, self.bias_initializer, fan_in_channels * kh * kw)
+        return _common.conv_initializers(
+            self.kernel_initializer, self.bias_initializer, fan_in_channels * kh * kw
+        )
 
     def add_kernel(self, name, shape, initializer):
         """A kernel weight with the cell's regulariser and constraint."""
         return self.add_weight(
-            name=name, shape=shape, initializer=initializer, regularizer=self.kernel_regularizer,
+            name=name,
+            shape=shape,
+            initializer=initializer,
+            regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
 
@@ -143,7 +148,10 @@ class ConvRecurrentCell(keras.layers.Layer, DropoutRNNCell):
         if gates and self.unit_forget_bias:
             initializer = _ForgetGateOnes(initializer, size // 4)
         return self.add_weight(
-            name=name, shape=(size,), initializer=initializer, regularizer=self.bias_regularizer,
+            name=name,
+            shape=(size,),
+            initializer=initializer,
+            regularizer=self.bias_regularizer,
             constraint=self.bias_constraint,
         )
 

@@ -60,12 +60,24 @@ class ConvRNN(keras.layers.RNN):
     """
 
     def __init__(
-        self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
-        data_format=None, **kwargs,
+        self,
+        cell,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        data_format=None,
+        **kwargs,
     ):
         super().__init__(
-            cell, return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
-            stateful=stateful, unroll=unroll, **kwargs,
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            **kwargs,
         )
         data_format = keras.config.image_data_format() if data_format is None else data_format
         if data_format not in _FORMATS:
@@ -111,7 +123,8 @@ class ConvRNN(keras.layers.RNN):
         if sequences_shape[2] is None or sequences_shape[3] is None:
             raise ValueError(
                 f"{self.name}: height and width must be known when the layer is built, got shape "
-                f"{self._to_first_shape(sequences_shape)}; give them in keras.Input(shape=(time, height, width, "
+                f"{self._to_first_shape(sequences_shape)}; give them in "
+                f"keras.Input(shape=(time, height, width, "
                 f"channels))."
             )
         super().build(sequences_shape, initial_state_shape)

@@ -69,7 +69,9 @@ class FrameRecurrentModel(keras.Model):
         if cell_options is None:
             cell_options = {}
         if not isinstance(cell_options, dict) or not all(isinstance(k, str) for k in cell_options):
-            raise ValueError(f"`cell_options` must be a dict of cell arguments, got cell_options={cell_options!r}.")
+            raise ValueError(
+                f"`cell_options` must be a dict of cell arguments, got cell_options={cell_options!r}."
+            )
         reserved = sorted({"filters", "kernel_size", "name", "dtype"} & set(cell_options))
         if reserved:
             raise ValueError(
@@ -107,7 +109,9 @@ class FrameRecurrentModel(keras.Model):
         for b, (num_layers, channels) in enumerate(zip(self.layers_per_block, self.hidden_channels)):
             for l in range(num_layers):
                 self.cells.append(
-                    cell_class(channels, self.kernel_size, name=f"b{b}l{l}", dtype=self.dtype_policy, **options)
+                    cell_class(
+                        channels, self.kernel_size, name=f"b{b}l{l}", dtype=self.dtype_policy, **options
+                    )
                 )
 
     def _finish_init(self):
@@ -164,8 +168,8 @@ class FrameRecurrentModel(keras.Model):
             roles = tuple(cell.state_roles)
             if len(roles) != len(states):
                 raise ValueError(
-                    f"cell {cell.name} ({type(cell).__name__}) declares {len(roles)} state roles {roles} but its "
-                    f"get_initial_state returns {len(states)} states."
+                    f"cell {cell.name} ({type(cell).__name__}) declares {len(roles)} state roles {roles} "
+                    f"but its get_initial_state returns {len(states)} states."
                 )
             layout.append((cell, roles))
         return layout
@@ -176,8 +180,8 @@ class FrameRecurrentModel(keras.Model):
         roles = tuple(cell.state_roles)
         if OUTPUT_ROLE not in roles:
             raise ValueError(
-                f"cell {cell.name} ({type(cell).__name__}) declares no {OUTPUT_ROLE!r} state role (its latest "
-                f"output), got state_roles={roles}."
+                f"cell {cell.name} ({type(cell).__name__}) declares no {OUTPUT_ROLE!r} state role "
+                f"(its latest output), got state_roles={roles}."
             )
         return states[cell_index][roles.index(OUTPUT_ROLE)]
 
@@ -241,8 +245,10 @@ class FrameRecurrentModel(keras.Model):
     def _dropout_cells(self):
         """The cells with dropout that follow Keras's mask protocol (`get_dropout_mask`, ...)."""
         return [
-            c for c in self.cells
-            if hasattr(c, "get_dropout_mask") and (getattr(c, "dropout", 0) or getattr(c, "recurrent_dropout", 0))
+            c
+            for c in self.cells
+            if hasattr(c, "get_dropout_mask")
+            and (getattr(c, "dropout", 0) or getattr(c, "recurrent_dropout", 0))
         ]
 
     def _draw_dropout_masks(self, frame, states, training):

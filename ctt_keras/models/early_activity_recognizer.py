@@ -122,7 +122,8 @@ class EarlyActivityRecognizer(FrameRecurrentModel):
                 f"(the encoder halves them {len(encoder_channels)} times, encoder_channels={encoder_channels})."
             )
         super().__init__(
-            frame_shape=frame_shape, stack_input_shape=(height // factor, width // factor, encoder_channels[-1]),
+            frame_shape=frame_shape,
+            stack_input_shape=(height // factor, width // factor, encoder_channels[-1]),
             cell=cell, cell_options=cell_options, layers_per_block=layers_per_block,
             hidden_channels=hidden_channels, skip_stride=skip_stride, kernel_size=kernel_size, order=order,
             steps=steps, rank=rank, context_frames=context_frames, seed=seed, remat=remat, **kwargs,

@@ -112,10 +112,10 @@ class VideoPredictor(FrameRecurrentModel):
             )
         stack_input_shape = (height // patch_size, width // patch_size, channels * patch_size**2)
         super().__init__(
-            frame_shape=frame_shape, stack_input_shape=stack_input_shape, cell=cell, cell_options=cell_options,
-            layers_per_block=layers_per_block, hidden_channels=hidden_channels, skip_stride=skip_stride,
-            kernel_size=kernel_size, order=order, steps=steps, rank=rank, context_frames=context_frames, seed=seed,
-            remat=remat, **kwargs,
+            frame_shape=frame_shape, stack_input_shape=stack_input_shape, cell=cell,
+            cell_options=cell_options, layers_per_block=layers_per_block, hidden_channels=hidden_channels,
+            skip_stride=skip_stride, kernel_size=kernel_size, order=order, steps=steps, rank=rank,
+            context_frames=context_frames, seed=seed, remat=remat, **kwargs,
         )
         self.output_sigmoid = bool(output_sigmoid)
         self.head = keras.layers.Conv2D(
@@ -174,8 +174,8 @@ class VideoPredictor(FrameRecurrentModel):
 
     # -- export ---------------------------------------------------------------------------------
 
-    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, context_frames=None,
-               future_frames=None, overwrite=False, **kwargs):
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               context_frames=None, future_frames=None, overwrite=False, **kwargs):
         """Exports the model for inference with its serving signatures (TensorFlow backend).
 
         Every format carries `serving_default` (`frames` `[batch,
@@ -220,8 +220,9 @@ class VideoPredictor(FrameRecurrentModel):
 
     @property
     def _default_save_signature(self):
-        # What `tf.saved_model.save(model, path)` serves (TensorFlow backend): `serving_default`, context_frames
-        # frames -> as many predicted frames. Keras's default would trace `call` over a clip of unknown length.
+        # What `tf.saved_model.save(model, path)` serves (TensorFlow backend): `serving_default`,
+        # context_frames frames -> as many predicted frames. Keras's default would trace `call` over a
+        # clip of unknown length.
         from ctt_keras.export import _signatures
 
         return _signatures.tf_function(self, "serving_default", self.context_frames, self.context_frames)

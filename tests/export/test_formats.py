@@ -25,9 +25,20 @@ CONTEXT, FUTURE = 3, 4
 def case():
     keras.utils.set_random_seed(0)
     # patch_size=2: the cells run on 8x8 with 4 channels; the signatures still take 16x16x1 frames.
-    model = VideoPredictor((16, 16, 1), layers_per_block=(1, 1), hidden_channels=(4, 4), skip_stride=1,
-                           kernel_size=3, order=2, steps=3, rank=2, context_frames=CONTEXT, patch_size=2,
-                           output_sigmoid=True, name="tiny")
+    model = VideoPredictor(
+        (16, 16, 1),
+        layers_per_block=(1, 1),
+        hidden_channels=(4, 4),
+        skip_stride=1,
+        kernel_size=3,
+        order=2,
+        steps=3,
+        rank=2,
+        context_frames=CONTEXT,
+        patch_size=2,
+        output_sigmoid=True,
+        name="tiny",
+    )
     context = np.random.default_rng(0).random((2, CONTEXT, 16, 16, 1), dtype=np.float32)
     expected = model.predict_frames(context, FUTURE).numpy()
     expected_all = model.predict_frames(context, FUTURE, return_all_steps=True).numpy()
@@ -107,8 +118,12 @@ def _serve_in_fresh_process(script, artifact, context, tmp_path, steps=CONTEXT +
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     result = subprocess.run(
-        [sys.executable, "serve.py", str(artifact), "in.npz", "out.npz", str(steps)], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=600,
+        [sys.executable, "serve.py", str(artifact), "in.npz", "out.npz", str(steps)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = np.load(tmp_path / "out.npz", allow_pickle=True)
@@ -134,11 +149,14 @@ def test_model_export_and_tf_saved_model_save(case, tmp_path):
         model.export(tmp_path / "saved", future_frames=FUTURE)
     # tf.saved_model.save serves the model's context_frames -> as many frames.
     tf.saved_model.save(model, str(tmp_path / "plain"))
-    out = _serve_in_fresh_process(_SAVED_MODEL, f"{tmp_path / 'saved'},{tmp_path / 'plain'}", context, tmp_path)
+    out = _serve_in_fresh_process(
+        _SAVED_MODEL, f"{tmp_path / 'saved'},{tmp_path / 'plain'}", context, tmp_path
+    )
     np.testing.assert_allclose(out["predictions_0"], expected, atol=1e-5, rtol=0)
     np.testing.assert_allclose(out["steps_0"], expected_all, atol=1e-5, rtol=0)
-    np.testing.assert_allclose(out["predictions_1"], model.predict_frames(context, CONTEXT).numpy(), atol=1e-5,
-                               rtol=0)
+    np.testing.assert_allclose(
+        out["predictions_1"], model.predict_frames(context, CONTEXT).numpy(), atol=1e-5, rtol=0
+    )
 
 
 def test_keras_export_of_call_with_a_static_clip_signature(case, tmp_path):
@@ -159,20 +177,25 @@ def test_onnx_export_runs_in_onnxruntime(case, tmp_path):
     model = case[0]
     folder = tmp_path / "onnx"
     for signature in ("serving_default", "step", "initial_state"):
-        path = model.export(folder / f"{signature}.onnx", format="onnx", future_frames=FUTURE, signature=signature)
+        path = model.export(
+            folder / f"{signature}.onnx", format="onnx", future_frames=FUTURE, signature=signature
+        )
         assert path.is_file()
     metadata = {p.key: p.value for p in onnx.load(str(folder / "step.onnx")).metadata_props}
     info = json.loads(metadata["ctt_keras_export"])
     assert info["signature"] == "step" and info["format"] == "onnx"
-    assert [s["name"] for cell in info["state_layout"] for s in cell["states"]] == [f"state_{i:02d}" for i in
-                                                                                      range(10)]
+    assert [s["name"] for cell in info["state_layout"] for s in cell["states"]] == [
+        f"state_{i:02d}" for i in range(10)
+    ]
     _check(_serve_in_fresh_process(_ONNX, folder, case[1], tmp_path), case)
     with pytest.raises(FileExistsError):
         model.export(folder / "step.onnx", format="onnx", signature="step")
 
 
 def test_litert_export_runs_in_the_litert_interpreter(case, tmp_path):
-    pytest.importorskip("ai_edge_litert", reason="the LiteRT check needs ai-edge-litert (pip install ai-edge-litert)")
+    pytest.importorskip(
+        "ai_edge_litert", reason="the LiteRT check needs ai-edge-litert (pip install ai-edge-litert)"
+    )
     model = case[0]
     path = model.export(tmp_path / "tiny.tflite", format="litert", future_frames=FUTURE)
     _check(_serve_in_fresh_process(_LITERT, path, case[1], tmp_path), case)

@@ -17,7 +17,7 @@ def _x(seed=0, shape=SHAPE):
 
 
 def _keras_to_ours(kernel, recurrent_kernel, bias):
-    """Keras's ConvLSTM2D weights (gates i, f, c, o; separate x and h kernels) -> ours (i, f, o, g; [x ; h])."""
+    """Keras's ConvLSTM2D weights (gates i, f, c, o; separate x, h kernels) -> ours (i, f, o, g; [x ; h])."""
 
     def reorder(w):
         i, f, c, o = np.split(w, 4, axis=-1)
@@ -60,7 +60,9 @@ def test_conv_lstm_2d_equals_keras_conv_lstm_2d_for_the_same_weights(kwargs):
 
 
 def test_conv_lstm_2d_without_bias_and_stateful_equals_keras():
-    theirs = keras.layers.ConvLSTM2D(3, 3, padding="same", use_bias=False, stateful=True, return_sequences=True)
+    theirs = keras.layers.ConvLSTM2D(
+        3, 3, padding="same", use_bias=False, stateful=True, return_sequences=True
+    )
     x = _x(2)
     theirs.build(x.shape)
     rng = np.random.default_rng(3)
@@ -77,7 +79,9 @@ def test_conv_lstm_2d_without_bias_and_stateful_equals_keras():
 def test_channels_first_is_channels_last_transposed():
     x = _x(4)
     last = ctt_layers.ConvLSTM2D(3, 3, data_format="channels_last", return_sequences=True, return_state=True)
-    first = ctt_layers.ConvLSTM2D(3, 3, data_format="channels_first", return_sequences=True, return_state=True)
+    first = ctt_layers.ConvLSTM2D(
+        3, 3, data_format="channels_first", return_sequences=True, return_state=True
+    )
     x_first = np.moveaxis(x, -1, 2)
     last.build(x.shape)
     first.build(x_first.shape)
@@ -105,11 +109,23 @@ def test_conv_tt_lstm_2d_equals_the_reference_and_plain_rnn():
     cell = layer.cell
     proj = cell.projection_kernel.numpy()
     kh, kw, ch, _ = proj.shape
-    u = [np.transpose(proj[..., l * 4 : (l + 1) * 4].reshape(kh, kw, ch, 2, 2), (0, 1, 3, 2, 4)).reshape(
-        kh, kw, 2 * ch, 2) for l in range(2)]
+    u = [
+        np.transpose(proj[..., l * 4 : (l + 1) * 4].reshape(kh, kw, ch, 2, 2), (0, 1, 3, 2, 4)).reshape(
+            kh, kw, 2 * ch, 2
+        )
+        for l in range(2)
+    ]
     expected, _ = reference.conv_tt_lstm_sequence(
-        x, u, np.split(cell.projection_bias.numpy(), 2), [k.numpy() for k in cell.core_kernels],
-        [b.numpy() for b in cell.core_biases], cell.gate_kernel.numpy(), cell.gate_bias.numpy(), 4, 2, 3,
+        x,
+        u,
+        np.split(cell.projection_bias.numpy(), 2),
+        [k.numpy() for k in cell.core_kernels],
+        [b.numpy() for b in cell.core_biases],
+        cell.gate_kernel.numpy(),
+        cell.gate_bias.numpy(),
+        4,
+        2,
+        3,
     )
     np.testing.assert_allclose(layer(x).numpy(), expected, atol=3e-5)
     plain = keras.layers.RNN(ConvTTLSTMCell(4, 3, order=2, steps=3, rank=2), return_sequences=True)
@@ -126,8 +142,14 @@ def test_conv_tt_lstm_2d_reproduces_the_official_first_layer(nvlabs_dir):
     data = dict(np.load(nvlabs_dir / "vectors_tiny2.npz"))
     model = from_nvlabs(data, frame_shape=(16, 16, 1))
     cell = model.cells[0]
-    layer = ConvTTLSTM2D(cell.filters, cell.kernel_size, order=cell.order, steps=cell.steps, rank=cell.rank,
-                         return_sequences=True)
+    layer = ConvTTLSTM2D(
+        cell.filters,
+        cell.kernel_size,
+        order=cell.order,
+        steps=cell.steps,
+        rank=cell.rank,
+        return_sequences=True,
+    )
     frames = np.moveaxis(data["input"], -3, -1)[:, :10]
     layer.build(frames.shape)
     layer.set_weights(cell.get_weights())
@@ -138,16 +160,45 @@ def test_conv_tt_lstm_2d_reproduces_the_official_first_layer(nvlabs_dir):
 def test_defaults_are_the_official_codes_and_keras_arguments_are_kept():
     layer = ConvTTLSTM2D(8, 5)
     assert (layer.order, layer.steps, layer.rank, layer.padding, layer.use_bias, layer.unit_forget_bias) == (
-        3, 3, 8, "same", True, False)
-    assert layer.activation is keras.activations.tanh and layer.recurrent_activation is keras.activations.sigmoid
+        3,
+        3,
+        8,
+        "same",
+        True,
+        False,
+    )
+    assert (
+        layer.activation is keras.activations.tanh and layer.recurrent_activation is keras.activations.sigmoid
+    )
     config = ConvTTLSTM2D(
-        4, 3, order=2, steps=4, rank=3, activation="relu", use_bias=False, kernel_initializer="he_normal",
-        kernel_regularizer="l2", kernel_constraint="non_neg", dropout=0.1, recurrent_dropout=0.2, seed=7,
-        return_sequences=True, go_backwards=True, stateful=False, data_format="channels_last", name="tt",
+        4,
+        3,
+        order=2,
+        steps=4,
+        rank=3,
+        activation="relu",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        kernel_regularizer="l2",
+        kernel_constraint="non_neg",
+        dropout=0.1,
+        recurrent_dropout=0.2,
+        seed=7,
+        return_sequences=True,
+        go_backwards=True,
+        stateful=False,
+        data_format="channels_last",
+        name="tt",
     ).get_config()
     clone = ConvTTLSTM2D.from_config(config)
     assert clone.get_config() == config
-    assert (config["order"], config["steps"], config["rank"], config["dropout"], config["seed"]) == (2, 4, 3, 0.1, 7)
+    assert (config["order"], config["steps"], config["rank"], config["dropout"], config["seed"]) == (
+        2,
+        4,
+        3,
+        0.1,
+        7,
+    )
     assert "cell" not in config
 
 
@@ -175,8 +226,9 @@ def test_dropout_masks_follow_keras_semantics():
     out, _ = cell(x, [h, c], training=True)
     mask, recurrent_mask = cell._dropout_mask.numpy(), cell._recurrent_dropout_mask.numpy()
     assert set(np.unique(mask)) == {0.0, 2.0} and set(np.unique(recurrent_mask)) == {0.0, 2.0}
-    gates = reference.conv_same(np.concatenate([x * mask, h * recurrent_mask], -1), cell.kernel.numpy(),
-                                cell.bias.numpy())
+    gates = reference.conv_same(
+        np.concatenate([x * mask, h * recurrent_mask], -1), cell.kernel.numpy(), cell.bias.numpy()
+    )
     np.testing.assert_allclose(out.numpy(), reference.lstm(gates, c)[0], atol=2e-6)
     again, _ = cell(x, [h, c], training=True)
     np.testing.assert_array_equal(again.numpy(), out.numpy())
@@ -184,7 +236,7 @@ def test_dropout_masks_follow_keras_semantics():
     gates = reference.conv_same(np.concatenate([x, h], -1), cell.kernel.numpy(), cell.bias.numpy())
     np.testing.assert_allclose(inference.numpy(), reference.lstm(gates, c)[0], atol=2e-6)
 
-    # Layer level: training changes the outputs, the masks are cleared after each call, inference does not drop.
+    # Layer level: training changes the outputs, the masks are cleared after each call, inference keeps all.
     layer = ConvTTLSTM2D(3, 3, order=2, steps=2, rank=2, dropout=0.3, recurrent_dropout=0.3, seed=1)
     plain = ConvTTLSTM2D(3, 3, order=2, steps=2, rank=2)
     seq = _x(9, (2, 4, 6, 6, 1))
@@ -198,8 +250,15 @@ def test_dropout_masks_follow_keras_semantics():
 
 def test_unit_forget_bias_regularizers_and_constraints():
     keras.utils.set_random_seed(0)
-    layer = ctt_layers.ConvLSTM2D(4, 3, unit_forget_bias=True, bias_initializer="zeros", kernel_regularizer="l2",
-                                  kernel_constraint="non_neg", return_sequences=False)
+    layer = ctt_layers.ConvLSTM2D(
+        4,
+        3,
+        unit_forget_bias=True,
+        bias_initializer="zeros",
+        kernel_regularizer="l2",
+        kernel_constraint="non_neg",
+        return_sequences=False,
+    )
     x = _x(10, (4, 3, 6, 6, 1))
     inputs = keras.Input(x.shape[1:])
     model = keras.Model(inputs, keras.layers.Conv2D(1, 1)(layer(inputs)))
@@ -216,11 +275,45 @@ def test_seeded_initial_weights_are_those_of_earlier_versions():
     from ctt_keras.models import VideoPredictor
 
     keras.utils.set_random_seed(0)
-    model = VideoPredictor((16, 16, 1), layers_per_block=(2, 1), hidden_channels=(4, 3), skip_stride=1, kernel_size=3,
-                           order=3, steps=4, rank=2)
-    recorded = [1.0, 23.734907, 0.266981, 4.219234, 0.292836, 4.219234, 0.202321, 42.264568, 1.511029, 24.298871,
-                0.446399, 4.334064, 0.265632, 4.334064, 0.168278, 57.377965, 0.990035, 21.905179, 0.216529,
-                3.886479, 0.211171, 3.886479, 0.16925, 44.857152, 0.734621, 1.026711, 0.118236]
+    model = VideoPredictor(
+        (16, 16, 1),
+        layers_per_block=(2, 1),
+        hidden_channels=(4, 3),
+        skip_stride=1,
+        kernel_size=3,
+        order=3,
+        steps=4,
+        rank=2,
+    )
+    recorded = [
+        1.0,
+        23.734907,
+        0.266981,
+        4.219234,
+        0.292836,
+        4.219234,
+        0.202321,
+        42.264568,
+        1.511029,
+        24.298871,
+        0.446399,
+        4.334064,
+        0.265632,
+        4.334064,
+        0.168278,
+        57.377965,
+        0.990035,
+        21.905179,
+        0.216529,
+        3.886479,
+        0.211171,
+        3.886479,
+        0.16925,
+        44.857152,
+        0.734621,
+        1.026711,
+        0.118236,
+    ]
     sums = [float(np.abs(w).astype("float64").sum()) for w in model.get_weights()]
     np.testing.assert_allclose(sums, recorded, atol=2e-6)
 

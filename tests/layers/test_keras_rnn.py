@@ -118,8 +118,13 @@ def test_stateful_continues_across_calls(kind):
     np.testing.assert_allclose(layer(x[:, :2]).numpy(), expected[:, :2], atol=1e-5)
 
 
-@pytest.mark.parametrize("make", [lambda cells: keras.layers.RNN(keras.layers.StackedRNNCells(cells), True, True),
-                                  lambda cells: keras.layers.RNN(cells, return_sequences=True, return_state=True)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda cells: keras.layers.RNN(keras.layers.StackedRNNCells(cells), True, True),
+        lambda cells: keras.layers.RNN(cells, return_sequences=True, return_state=True),
+    ],
+)
 def test_stacked_cells_equal_two_chained_layers(make):
     inputs = keras.Input(SHAPE[1:])
     cells = [_cell("tt", 3, name="first"), _cell("lstm", 4, name="second")]
@@ -197,7 +202,8 @@ _OTHER_BACKEND = """
     masked = keras.layers.RNN(ConvLSTMCell(4, 3))
     masked.build((2, 5, 8, 8, 1))
     masked.set_weights([data["mw0"], data["mw1"]])
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(masked(data["x"], mask=data["mask"])), data["masked"],
+    got_masked = keras.ops.convert_to_numpy(masked(data["x"], mask=data["mask"]))
+    np.testing.assert_allclose(got_masked, data["masked"],
                                atol=1e-5)
     print("OK", keras.backend.backend())
 """
@@ -207,7 +213,9 @@ _OTHER_BACKEND = """
 def test_other_backends_give_the_same_numbers(backend, tmp_path):
     pytest.importorskip(backend)
     inputs = keras.Input((5, 8, 8, 1))
-    stacked = keras.layers.RNN([ConvTTLSTMCell(3, 3, **TT), ConvLSTMCell(4, 3)], return_sequences=True)(inputs)
+    stacked = keras.layers.RNN([ConvTTLSTMCell(3, 3, **TT), ConvLSTMCell(4, 3)], return_sequences=True)(
+        inputs
+    )
     out, *states = keras.layers.RNN(ConvTTLSTMCell(2, 3, **TT), return_state=True, go_backwards=True)(stacked)
     model = keras.Model(inputs, [out] + states)
     _randomise(model)
@@ -218,11 +226,18 @@ def test_other_backends_give_the_same_numbers(backend, tmp_path):
     mask = np.array([[1, 1, 0, 1, 0], [1, 0, 1, 1, 1]], bool)
     arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}
     arrays.update({f"y{i}": y for i, y in enumerate(model.predict(x, verbose=0))})
-    arrays.update(mw0=masked.get_weights()[0], mw1=masked.get_weights()[1], mask=mask,
-                  masked=masked(x, mask=mask).numpy(), x=x)
+    arrays.update(
+        mw0=masked.get_weights()[0],
+        mw1=masked.get_weights()[1],
+        mask=mask,
+        masked=masked(x, mask=mask).numpy(),
+        x=x,
+    )
     np.savez(tmp_path / "data.npz", **arrays)
     env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="2")
     code = textwrap.dedent(_OTHER_BACKEND.format(path=str(tmp_path / "data.npz")))
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"OK {backend}" in result.stdout

@@ -34,7 +34,9 @@ class MinimalConvRNNCell(ConvRecurrentCell):
         super().build(input_shape)
         kh, kw = self.kernel_size
         kernel, bias = self.initializers(self.input_channels + self.filters)
-        self.kernel = self.add_kernel("kernel", (kh, kw, self.input_channels + self.filters, self.filters), kernel)
+        self.kernel = self.add_kernel(
+            "kernel", (kh, kw, self.input_channels + self.filters, self.filters), kernel
+        )
         self.bias = self.add_bias("bias", self.filters, bias)
 
     def call(self, inputs, states, training=None):
@@ -48,8 +50,17 @@ class MinimalConvRNNCell(ConvRecurrentCell):
 
 def _model(**kwargs):
     keras.utils.set_random_seed(0)
-    return VideoPredictor((8, 8, 1), cell="test_minimal_conv_rnn", cell_options={"gain": 0.5}, layers_per_block=(1, 1),
-                          hidden_channels=(3, 3), skip_stride=1, kernel_size=3, context_frames=2, **kwargs)
+    return VideoPredictor(
+        (8, 8, 1),
+        cell="test_minimal_conv_rnn",
+        cell_options={"gain": 0.5},
+        layers_per_block=(1, 1),
+        hidden_channels=(3, 3),
+        skip_stride=1,
+        kernel_size=3,
+        context_frames=2,
+        **kwargs,
+    )
 
 
 def _clips(n=4, frames=5):
@@ -64,11 +75,21 @@ def test_registered_cell_is_built_with_its_options_and_computes_its_formula():
     frame = _clips()[:, 0]
     prediction, states = model.step(frame, model.initial_states(4))
     cell0, cell1 = model.cells
-    h0 = np.tanh(0.5 * reference.conv_same(np.concatenate([frame, np.zeros((4, 8, 8, 3))], -1), cell0.kernel.numpy(),
-                                           cell0.bias.numpy()))
-    h1 = np.tanh(0.5 * reference.conv_same(np.concatenate([h0, np.zeros((4, 8, 8, 3))], -1), cell1.kernel.numpy(),
-                                           cell1.bias.numpy()))
-    head = reference.conv_same(np.concatenate([h1, h0], -1), model.head.kernel.numpy(), model.head.bias.numpy())
+    h0 = np.tanh(
+        0.5
+        * reference.conv_same(
+            np.concatenate([frame, np.zeros((4, 8, 8, 3))], -1), cell0.kernel.numpy(), cell0.bias.numpy()
+        )
+    )
+    h1 = np.tanh(
+        0.5
+        * reference.conv_same(
+            np.concatenate([h0, np.zeros((4, 8, 8, 3))], -1), cell1.kernel.numpy(), cell1.bias.numpy()
+        )
+    )
+    head = reference.conv_same(
+        np.concatenate([h1, h0], -1), model.head.kernel.numpy(), model.head.bias.numpy()
+    )
     np.testing.assert_allclose(states[0][0].numpy(), h0, atol=1e-5)
     np.testing.assert_allclose(prediction.numpy(), head, atol=1e-5)
 
@@ -84,8 +105,9 @@ def test_custom_cell_network_trains_round_trips_and_rematerialises(tmp_path):
     loaded = keras.saving.load_model(path)
     assert loaded.get_config()["cell"] == "test_minimal_conv_rnn"
     assert loaded.get_config()["cell_options"] == {"gain": 0.5}
-    np.testing.assert_array_equal(loaded.predict_frames(clips[:, :2], 3).numpy(),
-                                  model.predict_frames(clips[:, :2], 3).numpy())
+    np.testing.assert_array_equal(
+        loaded.predict_frames(clips[:, :2], 3).numpy(), model.predict_frames(clips[:, :2], 3).numpy()
+    )
 
     remat = _model(remat=True)
     remat.set_weights(model.get_weights())
@@ -119,15 +141,26 @@ def test_custom_cell_network_exports_its_state_layout(tmp_path):
 
 def test_recognizer_reads_the_output_role_of_a_custom_cell():
     keras.utils.set_random_seed(0)
-    model = EarlyActivityRecognizer((8, 8, 1), num_classes=3, cell=MinimalConvRNNCell, encoder_channels=(2,),
-                                    layers_per_block=(1,), hidden_channels=(3,), skip_stride=None, kernel_size=3,
-                                    classifier_channels=(), context_frames=2, future_frames=2)
+    model = EarlyActivityRecognizer(
+        (8, 8, 1),
+        num_classes=3,
+        cell=MinimalConvRNNCell,
+        encoder_channels=(2,),
+        layers_per_block=(1,),
+        hidden_channels=(3,),
+        skip_stride=None,
+        kernel_size=3,
+        classifier_channels=(),
+        context_frames=2,
+        future_frames=2,
+    )
     assert model.get_config()["cell"] == "test_minimal_conv_rnn"
     context = _clips(2)[:, :2]
     out = model.recognize(context)
     frames, states = model.rollout(context, 2, 3, return_states=True)
-    np.testing.assert_allclose(out["logits"].numpy(), model.class_scores(model.flatten(states[0][0])).numpy(),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        out["logits"].numpy(), model.class_scores(model.flatten(states[0][0])).numpy(), atol=1e-6
+    )
 
 
 def test_registry_errors_name_the_problem():
@@ -146,15 +179,37 @@ def test_registry_errors_name_the_problem():
 
 
 def test_builtin_cells_keep_their_names_weights_and_config_keys():
-    model = VideoPredictor((8, 8, 1), layers_per_block=(1,), hidden_channels=(2,), skip_stride=None, kernel_size=3,
-                           order=2, steps=2, rank=1)
+    model = VideoPredictor(
+        (8, 8, 1),
+        layers_per_block=(1,),
+        hidden_channels=(2,),
+        skip_stride=None,
+        kernel_size=3,
+        order=2,
+        steps=2,
+        rank=1,
+    )
     # The same paths, in the same order, as before cells were pluggable (the checkpoint maps rely on them).
     assert [w.path.split("/", 1)[1] for w in model.weights] == [
-        "sampling_ratio", "b0l0/projection_kernel", "b0l0/projection_bias", "b0l0/core_kernel_0",
-        "b0l0/core_bias_0", "b0l0/gate_kernel", "b0l0/gate_bias", "output/kernel", "output/bias",
+        "sampling_ratio",
+        "b0l0/projection_kernel",
+        "b0l0/projection_bias",
+        "b0l0/core_kernel_0",
+        "b0l0/core_bias_0",
+        "b0l0/gate_kernel",
+        "b0l0/gate_bias",
+        "output/kernel",
+        "output/bias",
     ]
     config = model.get_config()
     assert (config["cell"], config["order"], config["steps"], config["rank"], config["cell_options"]) == (
-        "convttlstm", 2, 2, 1, {})
-    lstm = VideoPredictor((8, 8, 1), cell="convlstm", layers_per_block=(1,), hidden_channels=(2,), skip_stride=None)
+        "convttlstm",
+        2,
+        2,
+        1,
+        {},
+    )
+    lstm = VideoPredictor(
+        (8, 8, 1), cell="convlstm", layers_per_block=(1,), hidden_channels=(2,), skip_stride=None
+    )
     assert [w.name for w in lstm.cells[0].weights] == ["kernel", "bias"]
