@@ -393,7 +393,6 @@ class FrameRecurrentModel(keras.Model):
             {
                 "frame_shape": self.frame_shape,
                 "cell": self.cell_type,
-                "cell_options": dict(self.cell_options),
                 "layers_per_block": self.layers_per_block,
                 "hidden_channels": self.hidden_channels,
                 "skip_stride": self.skip_stride,
@@ -406,6 +405,10 @@ class FrameRecurrentModel(keras.Model):
                 "remat": self.remat,
             }
         )
+        if self.cell_options:
+            # Only when set: the configs of the built-in presets (and every config written before cells
+            # took options) stay byte for byte what they were; absent means {}.
+            config["cell_options"] = dict(self.cell_options)
         return config
 
     @classmethod
