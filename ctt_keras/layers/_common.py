@@ -1,6 +1,7 @@
-"""Pieces shared by the recurrent cells: argument checks, PyTorch-like initialisers, conv."""
+"""Pieces shared by the recurrent cells: argument checks, PyTorch-like initialisers, conv, gate update."""
 
 import math
+import random
 
 import keras
 from keras import ops
@@ -59,18 +60,50 @@ def check_step_input(layer_name, inputs, expected_channels):
 
 
 class _FanInUniform(keras.initializers.Initializer):
-    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's default for conv biases."""
+    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's default for conv biases.
+
+    Unseeded, it draws from Keras's global seed generator wherever that can
+    run (eagerly: how every network of this library is built, so seeded runs
+    keep their initial weights); where it cannot (a variable initialised inside
+    a traced function, e.g. a cell that Keras builds lazily in a subclassed
+    model's `fit`, or JAX tracing) it draws statelessly, from a seed taken from
+    Python's `random` (seeded by `keras.utils.set_random_seed`).
+    """
 
     def __init__(self, fan_in, seed=None):
         self.fan_in = int(fan_in)
         self.seed = seed
+        self._traced_seed = None
 
     def __call__(self, shape, dtype=None):
         limit = 1.0 / math.sqrt(self.fan_in)
-        return keras.random.uniform(shape, -limit, limit, dtype=dtype, seed=self.seed)
+        seed = self.seed
+        if seed is None and not _global_generator_usable():
+            if self._traced_seed is None:
+                self._traced_seed = random.randint(1, 10**9)
+            seed = self._traced_seed
+        return keras.random.uniform(shape, -limit, limit, dtype=dtype, seed=seed)
 
     def get_config(self):
         return {"fan_in": self.fan_in, "seed": self.seed}
+
+
+def _global_generator_usable():
+    """Whether an unseeded random op may advance Keras's global seed generator here (eager, not traced)."""
+    from keras.src.backend.common.stateless_scope import in_stateless_scope
+
+    if in_stateless_scope():
+        return False
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.executing_eagerly()
+    if backend == "jax":
+        from keras.src.utils.jax_utils import is_in_jax_tracing_scope
+
+        return not is_in_jax_tracing_scope()
+    return True
 
 
 def conv_initializers(kernel_initializer, bias_initializer, fan_in):
@@ -91,6 +124,19 @@ def conv_initializers(kernel_initializer, bias_initializer, fan_in):
     return kernel, bias
 
 
+def fresh(initializer):
+    """`initializer`, re-created with a new default seed if it is an unseeded random one.
+
+    A Keras random initialiser draws its default seed once, so calling one
+    object twice gives identical values; the two random parts of a
+    `unit_forget_bias` gate bias get their own draws through this.
+    """
+    config = initializer.get_config()
+    if isinstance(config, dict) and "seed" in config and config["seed"] is None:
+        return type(initializer).from_config(config)
+    return initializer
+
+
 def serialize_initializer(initializer):
     """Config value of an initialiser argument (`None` keeps meaning "PyTorch default")."""
     if initializer is None or isinstance(initializer, str):
@@ -106,66 +152,36 @@ def conv_same(x, kernel, bias=None):
     return y
 
 
-def lstm_update(gates, c_prev):
-    """Gate update of the official code: split i, f, o, g; returns (h, c)."""
+def lstm_update(gates, c_prev, activation=ops.tanh, recurrent_activation=ops.sigmoid):
+    """Gate update of the official code: split i, f, o, g; returns (h, c).
+
+    With the defaults (tanh, sigmoid) this is the official update exactly.
+    """
     i, f, o, g = ops.split(gates, 4, axis=-1)
-    i = ops.sigmoid(i)
-    f = ops.sigmoid(f)
-    o = ops.sigmoid(o)
-    g = ops.tanh(g)
+    i = recurrent_activation(i)
+    f = recurrent_activation(f)
+    o = recurrent_activation(o)
+    g = activation(g)
     c = f * c_prev + i * g
-    h = o * ops.tanh(c)
+    h = o * activation(c)
     return h, c
 
 
-class ConvRecurrentCell(keras.layers.Layer):
-    """What the two cells share: their common arguments, build bookkeeping and config (private base).
+def check_rate(name, value):
+    """A dropout rate in [0, 1)."""
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a float in [0, 1), got {name}={value!r}.") from None
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"`{name}` must be in [0, 1), got {name}={value!r}.")
+    return rate
 
-    Subclasses set `state_size` and create their weights in `build` after calling
-    `super().build(input_shape)`, which validates the shape and records
-    `spatial_dims` and `input_channels`.
-    """
 
-    def __init__(
-        self,
-        filters,
-        kernel_size,
-        kernel_initializer=None,
-        bias_initializer=None,
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.filters = check_positive_int("filters", filters)
-        self.kernel_size = check_kernel_size(kernel_size)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.spatial_dims = None
-        self.input_channels = None
-
-    def build(self, input_shape):
-        input_shape = check_build_shape(self.name, input_shape)
-        self.spatial_dims = tuple(input_shape[1:3])
-        self.input_channels = int(input_shape[-1])
-
-    def initializers(self, fan_in_channels):
-        """(kernel, bias) initialisers for a conv reading `fan_in_channels` channels."""
-        kh, kw = self.kernel_size
-        return conv_initializers(self.kernel_initializer, self.bias_initializer, fan_in_channels * kh * kw)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "filters": self.filters,
-                "kernel_size": self.kernel_size,
-                "kernel_initializer": serialize_initializer(self.kernel_initializer),
-                "bias_initializer": serialize_initializer(self.bias_initializer),
-                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
-            }
+def check_padding(padding):
+    if not isinstance(padding, str) or padding.lower() != "same":
+        raise ValueError(
+            f'`padding` must be "same" (the recurrent state keeps the input\'s height and width, as in the '
+            f"official code), got padding={padding!r}."
         )
-        return config
+    return "same"

@@ -1,13 +1,16 @@
-"""The Convolutional Tensor-Train LSTM cell (SPEC §2)."""
+"""The Convolutional Tensor-Train LSTM cell (Su et al., NeurIPS 2020)."""
 
 import keras
 from keras import ops
 
 from ctt_keras.layers import _common
+from ctt_keras.layers.conv_recurrent_cell import ConvRecurrentCell
+from ctt_keras.layers.registry import register_cell
 
 
+@register_cell("convttlstm", network_arguments=("order", "steps", "rank"))
 @keras.saving.register_keras_serializable(package="ctt_keras")
-class ConvTTLSTMCell(_common.ConvRecurrentCell):
+class ConvTTLSTMCell(ConvRecurrentCell):
     """One step of the Convolutional Tensor-Train LSTM (Su et al., NeurIPS 2020).
 
     With order `N`, steps `M >= N`, rank `r` and `L = M - N + 1`, the cell keeps
@@ -17,7 +20,9 @@ class ConvTTLSTMCell(_common.ConvRecurrentCell):
     tensor-train cores `W_0 .. W_{N-2}` (`r -> r`) combines them:
     `T_0 = U_0(w_0)`, `T_l = U_l(w_l) + W_{l-1}(T_{l-1})`, and one gate
     convolution over `[x_t ; T_{N-1}]` gives i, f, o, g as in `ConvLSTMCell`.
-    Every convolution has a bias, exactly as the official code.
+    Every convolution has a bias, exactly as the official code
+    (github.com/NVlabs/conv-tt-lstm). It is a Keras RNN cell: it runs in
+    `keras.layers.RNN` (and `StackedRNNCells`), `ConvRNN` and `ConvTTLSTM2D`.
 
     Implementation note: the maps `U_l` are linear in each hidden state, so a
     new state `h_t` is projected once, by one wide convolution, onto all the
@@ -32,11 +37,14 @@ class ConvTTLSTMCell(_common.ConvRecurrentCell):
         order: Tensor-train order `N` (number of pre-processing maps), >= 1.
         steps: Number of past hidden states `M` kept, >= `order`.
         rank: Tensor-train rank `r` (channels of the chain), >= 1.
-        kernel_initializer: Initialiser of all kernels; `None` (default) =
-            PyTorch's conv default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-        bias_initializer: Initialiser of all biases; `None` as above.
-        kernel_regularizer, bias_regularizer: Optional regularisers.
-        **kwargs: Standard layer arguments.
+        **kwargs: The arguments of `ConvRecurrentCell` (`padding`,
+            `activation`, `recurrent_activation`, `use_bias`, initialisers of
+            all kernels/biases (`None` = PyTorch's conv default,
+            U(-1/sqrt(fan_in), 1/sqrt(fan_in))), `unit_forget_bias`,
+            regularisers, constraints, `dropout`, `recurrent_dropout`, `seed`)
+            and standard layer arguments. `dropout` masks the input of the gate
+            convolution; `recurrent_dropout` masks each new hidden state where
+            it enters the history (its projection).
 
     Call arguments:
         inputs: `[batch, height, width, in_channels]`, one time step.
@@ -45,7 +53,7 @@ class ConvTTLSTMCell(_common.ConvRecurrentCell):
             the projections of the last `M` hidden states, oldest first (each
             `[batch, height, width, order * L * rank]`). Zeros = the official
             zero history.
-        training: Unused; accepted for the RNN interface.
+        training: Turns dropout on.
 
     Returns:
         `(h_t, new_states)`.
@@ -59,7 +67,7 @@ class ConvTTLSTMCell(_common.ConvRecurrentCell):
     Example:
 
     >>> cell = ConvTTLSTMCell(filters=8, kernel_size=3, order=3, steps=3, rank=4)
-    >>> layer = ctt_keras.layers.ConvRNN(cell, return_sequences=True)
+    >>> layer = keras.layers.RNN(cell, return_sequences=True)
     >>> layer(np.zeros((2, 5, 16, 16, 1), "float32")).shape
     (2, 5, 16, 16, 8)
     """
@@ -75,7 +83,14 @@ class ConvTTLSTMCell(_common.ConvRecurrentCell):
                 f"steps >= order), got steps={steps}, order={order}."
             )
         self.window = self.steps - self.order + 1
-        self.state_size = [-1] * (2 + self.steps)
+
+    @property
+    def state_roles(self):
+        return ("h", "c") + tuple(f"p_{i}" for i in range(1, self.steps + 1))
+
+    @property
+    def state_channels(self):
+        return (self.filters, self.filters) + (self.projection_channels,) * self.steps
 
     @property
     def projection_channels(self):
@@ -91,58 +106,36 @@ class ConvTTLSTMCell(_common.ConvRecurrentCell):
         # channel (l * L + j) * r + q is U_l's output q applied to the j-th
         # (oldest first) state of its window.
         kernel_init, bias_init = self.initializers(ch * self.window)
-        self.projection_kernel = self.add_weight(
-            name="projection_kernel",
-            shape=(kh, kw, ch, self.projection_channels),
-            initializer=_WindowKernelInitializer(kernel_init, self.order, self.window, r),
-            regularizer=self.kernel_regularizer,
+        self.projection_kernel = self.add_kernel(
+            "projection_kernel",
+            (kh, kw, ch, self.projection_channels),
+            _WindowKernelInitializer(kernel_init, self.order, self.window, r),
         )
-        self.projection_bias = self.add_weight(
-            name="projection_bias",
-            shape=(self.order * r,),
-            initializer=bias_init,
-            regularizer=self.bias_regularizer,
-        )
+        self.projection_bias = self.add_bias("projection_bias", self.order * r, bias_init)
         kernel_init, bias_init = self.initializers(r)
         self.core_kernels = []
         self.core_biases = []
         for i in range(self.order - 1):
-            self.core_kernels.append(
-                self.add_weight(
-                    name=f"core_kernel_{i}",
-                    shape=(kh, kw, r, r),
-                    initializer=kernel_init,
-                    regularizer=self.kernel_regularizer,
-                )
-            )
-            self.core_biases.append(
-                self.add_weight(
-                    name=f"core_bias_{i}", shape=(r,), initializer=bias_init, regularizer=self.bias_regularizer
-                )
-            )
+            self.core_kernels.append(self.add_kernel(f"core_kernel_{i}", (kh, kw, r, r), kernel_init))
+            self.core_biases.append(self.add_bias(f"core_bias_{i}", r, bias_init))
         gate_in = self.input_channels + r
         kernel_init, bias_init = self.initializers(gate_in)
-        self.gate_kernel = self.add_weight(
-            name="gate_kernel",
-            shape=(kh, kw, gate_in, 4 * ch),
-            initializer=kernel_init,
-            regularizer=self.kernel_regularizer,
-        )
-        self.gate_bias = self.add_weight(
-            name="gate_bias", shape=(4 * ch,), initializer=bias_init, regularizer=self.bias_regularizer
-        )
+        self.gate_kernel = self.add_kernel("gate_kernel", (kh, kw, gate_in, 4 * ch), kernel_init)
+        self.gate_bias = self.add_bias("gate_bias", 4 * ch, bias_init, gates=True)
 
     def tensor_train(self, projections):
         """The chain output `T_{N-1}` from the stored projections (oldest first)."""
         r, L = self.rank, self.window
-        biases = ops.split(self.projection_bias, self.order, axis=-1)
+        if self.use_bias:
+            biases = ops.split(self.projection_bias, self.order, axis=-1)
         t = None
         for l in range(self.order):
             # U_l(w_l): its window is the states at positions l .. l + L - 1.
-            u = biases[l]
+            u = biases[l] if self.use_bias else None
             for j in range(L):
                 start = (l * L + j) * r
-                u = u + projections[l + j][..., start : start + r]
+                part = projections[l + j][..., start : start + r]
+                u = part if u is None else u + part
             if t is None:
                 t = u
             else:
@@ -154,9 +147,10 @@ class ConvTTLSTMCell(_common.ConvRecurrentCell):
         c_prev = states[1]
         projections = list(states[2:])
         t = self.tensor_train(projections)
-        gates = _common.conv_same(ops.concatenate([inputs, t], axis=-1), self.gate_kernel, self.gate_bias)
-        h, c = _common.lstm_update(gates, c_prev)
-        new_projection = _common.conv_same(h, self.projection_kernel)
+        x = self.dropped_inputs(inputs, training)
+        gates = _common.conv_same(ops.concatenate([x, t], axis=-1), self.gate_kernel, self.gate_bias)
+        h, c = self.gate_update(gates, c_prev)
+        new_projection = _common.conv_same(self.dropped_hidden(h, training), self.projection_kernel)
         return h, [h, c] + projections[1:] + [new_projection]
 
     def multiply_accumulates(self):
@@ -167,19 +161,6 @@ class ConvTTLSTMCell(_common.ConvRecurrentCell):
         cores = (self.order - 1) * self.rank * self.rank
         gates = (self.input_channels + self.rank) * 4 * self.filters
         return pixels * (projections + cores + gates)
-
-    def get_initial_state(self, batch_size=None):
-        state_shape = (batch_size,) + self.spatial_dims + (self.filters,)
-        projection_shape = (batch_size,) + self.spatial_dims + (self.projection_channels,)
-        dtype = self.compute_dtype
-        return [ops.zeros(state_shape, dtype), ops.zeros(state_shape, dtype)] + [
-            ops.zeros(projection_shape, dtype) for _ in range(self.steps)
-        ]
-
-    def compute_output_shape(self, input_shape, states_shape=None):
-        shape = tuple(input_shape[:-1]) + (self.filters,)
-        projection = tuple(input_shape[:-1]) + (self.projection_channels,)
-        return shape, [shape, shape] + [projection] * self.steps
 
     def get_config(self):
         config = super().get_config()

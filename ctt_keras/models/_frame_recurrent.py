@@ -1,20 +1,25 @@
 """What the paper's two networks share (private base): a stack of recurrent cells unrolled over frames.
 
-`VideoPredictor` (SPEC §3) and `EarlyActivityRecognizer` both run blocks of
-Conv-TT-LSTM / ConvLSTM cells with optional skips, feed their own predictions
-back after a context (closed loop), and train under scheduled sampling through a
+`VideoPredictor` and `EarlyActivityRecognizer` both run blocks of recurrent
+cells (any cell of the registry `ctt_keras.layers.register_cell`; Conv-TT-LSTM
+and ConvLSTM built in) with optional skips, feed their own predictions back
+after a context (closed loop), and train under scheduled sampling through a
 non-trainable `sampling_ratio` variable. This module holds that machinery; the
-subclasses add what surrounds the stack (`step`) and their objective.
+subclasses add what surrounds the stack (`step`) and their objective. Nothing
+here depends on a particular cell: states are whatever each cell's
+`get_initial_state` returns, labelled by its `state_roles`.
 """
 
 import keras
 from keras import ops
 
 from ctt_keras import devices
-from ctt_keras.layers import ConvLSTMCell, ConvTTLSTMCell
-from ctt_keras.layers import _common
+from ctt_keras.layers import _common, registry
 
+#: The built-in cells (the registry may hold more: `ctt_keras.layers.cell_names()`).
 CELL_TYPES = ("convttlstm", "convlstm")
+#: The role of the state that equals a cell's latest output.
+OUTPUT_ROLE = "h"
 
 
 class FrameRecurrentModel(keras.Model):
@@ -25,10 +30,10 @@ class FrameRecurrentModel(keras.Model):
     `self._finish_init()`; they implement `step(frame, states, training)` ->
     `(next_frame_prediction, new_states)` using `run_stack`.
 
-    Args:
+    Args (keyword only):
         frame_shape: `(height, width, channels)` of the frames.
         stack_input_shape: `(height, width, channels)` of what the first cell reads.
-        cell, layers_per_block, hidden_channels, skip_stride, kernel_size, order, steps, rank:
+        cell, cell_options, layers_per_block, hidden_channels, skip_stride, kernel_size, order, steps, rank:
             the recurrent stack (see `VideoPredictor`).
         context_frames: Frames read before predicting.
         seed: Seed of the scheduled-sampling coins.
@@ -37,6 +42,7 @@ class FrameRecurrentModel(keras.Model):
 
     def __init__(
         self,
+        *,
         frame_shape,
         stack_input_shape,
         cell,
@@ -50,14 +56,29 @@ class FrameRecurrentModel(keras.Model):
         context_frames,
         seed,
         remat,
+        cell_options=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.frame_shape = check_frame_shape(frame_shape)
         self.stack_input_shape = tuple(int(d) for d in stack_input_shape)
-        if cell not in CELL_TYPES:
-            raise ValueError(f"`cell` must be one of {CELL_TYPES}, got cell={cell!r}.")
+        if isinstance(cell, type):
+            cell = registry.name_of(cell)
+        cell_class = registry.get_cell(cell)
         self.cell_type = cell
+        if cell_options is None:
+            cell_options = {}
+        if not isinstance(cell_options, dict) or not all(isinstance(k, str) for k in cell_options):
+            raise ValueError(
+                f"`cell_options` must be a dict of cell arguments, got cell_options={cell_options!r}."
+            )
+        reserved = sorted({"filters", "kernel_size", "name", "dtype"} & set(cell_options))
+        if reserved:
+            raise ValueError(
+                f"`cell_options` must not set {reserved}: the network sets them (use hidden_channels and "
+                f"kernel_size), got cell_options={cell_options!r}."
+            )
+        self.cell_options = dict(cell_options)
         self.layers_per_block = tuple(int(n) for n in layers_per_block)
         self.hidden_channels = tuple(int(c) for c in hidden_channels)
         if not self.layers_per_block or any(n < 1 for n in self.layers_per_block):
@@ -80,19 +101,18 @@ class FrameRecurrentModel(keras.Model):
         self.seed = seed
         self.remat = bool(remat)
 
+        # The network arguments the cell reads (the Conv-TT-LSTM's order, steps, rank), then its own options.
+        shared = {"order": order, "steps": steps, "rank": rank}
+        options = {key: shared[key] for key in registry.network_arguments(cell) if key in shared}
+        options.update(self.cell_options)
         self.cells = []
         for b, (num_layers, channels) in enumerate(zip(self.layers_per_block, self.hidden_channels)):
             for l in range(num_layers):
-                name = f"b{b}l{l}"
-                if cell == "convttlstm":
-                    self.cells.append(
-                        ConvTTLSTMCell(
-                            channels, self.kernel_size, order=order, steps=steps, rank=rank, name=name,
-                            dtype=self.dtype_policy,
-                        )
+                self.cells.append(
+                    cell_class(
+                        channels, self.kernel_size, name=f"b{b}l{l}", dtype=self.dtype_policy, **options
                     )
-                else:
-                    self.cells.append(ConvLSTMCell(channels, self.kernel_size, name=name, dtype=self.dtype_policy))
+                )
 
     def _finish_init(self):
         """Adds the training state (after the subclass's layers, so weight order stays stable) and builds."""
@@ -137,6 +157,34 @@ class FrameRecurrentModel(keras.Model):
         """Zero states of every cell, a list (one state list per cell, in `cells` order)."""
         return [list(cell.get_initial_state(batch_size=batch_size)) for cell in self.cells]
 
+    def state_layout(self):
+        """`[(cell, roles)]`: every cell with the role of each of its states, in state order.
+
+        The cells declare their roles (`state_roles`); export, streaming and
+        rematerialisation use this layout and nothing cell-specific.
+        """
+        layout = []
+        for cell, states in zip(self.cells, self.initial_states(1)):
+            roles = tuple(cell.state_roles)
+            if len(roles) != len(states):
+                raise ValueError(
+                    f"cell {cell.name} ({type(cell).__name__}) declares {len(roles)} state roles {roles} "
+                    f"but its get_initial_state returns {len(states)} states."
+                )
+            layout.append((cell, roles))
+        return layout
+
+    def output_state(self, cell_index, states):
+        """The state of cell `cell_index` with role `"h"` (its latest output), from per-cell `states`."""
+        cell = self.cells[cell_index]
+        roles = tuple(cell.state_roles)
+        if OUTPUT_ROLE not in roles:
+            raise ValueError(
+                f"cell {cell.name} ({type(cell).__name__}) declares no {OUTPUT_ROLE!r} state role "
+                f"(its latest output), got state_roles={roles}."
+            )
+        return states[cell_index][roles.index(OUTPUT_ROLE)]
+
     def run_stack(self, x, states, training=None):
         """One step of every cell with the skips; returns `(last_stage_features, new_states)`.
 
@@ -178,6 +226,7 @@ class FrameRecurrentModel(keras.Model):
             )
         states = self.initial_states(batch_size)
         step = self._rematerialised_step if (self.remat and training) else self.step
+        self._draw_dropout_masks(frames[:, 0], states, training)
         outputs = []
         for t in range(total_steps):
             if t < context_frames:
@@ -189,8 +238,38 @@ class FrameRecurrentModel(keras.Model):
                 x = ops.where(coins[t - context_frames] < sampling_ratio, truth, outputs[-1])
             y, states = step(x, states, training=training)
             outputs.append(y)
+        self._clear_dropout_masks()
         outputs = ops.stack(outputs, axis=1)
         return (outputs, states) if return_states else outputs
+
+    def _dropout_cells(self):
+        """The cells with dropout that follow Keras's mask protocol (`get_dropout_mask`, ...)."""
+        return [
+            c
+            for c in self.cells
+            if hasattr(c, "get_dropout_mask")
+            and (getattr(c, "dropout", 0) or getattr(c, "recurrent_dropout", 0))
+        ]
+
+    def _draw_dropout_masks(self, frame, states, training):
+        """Draws each dropping cell's masks once per rollout, before the loop (as `keras.layers.RNN` does).
+
+        Drawn outside the steps, the masks are plain inputs of every step, also of rematerialised ones.
+        """
+        if not training:
+            return
+        batch_size = ops.shape(frame)[0]
+        dropping = {id(c) for c in self._dropout_cells()}
+        for index, cell in enumerate(self.cells):
+            if id(cell) in dropping:
+                shape = (batch_size,) + tuple(cell.spatial_dims) + (cell.input_channels,)
+                cell.get_dropout_mask(ops.zeros(shape, dtype=cell.compute_dtype))
+                cell.get_recurrent_dropout_mask(self.output_state(index, states))
+
+    def _clear_dropout_masks(self):
+        for cell in self._dropout_cells():
+            cell.reset_dropout_mask()
+            cell.reset_recurrent_dropout_mask()
 
     def flatten_states(self, states):
         """The per-cell state lists as one flat list (cells in order, each cell's states in order)."""
@@ -200,7 +279,7 @@ class FrameRecurrentModel(keras.Model):
         """Inverse of `flatten_states`."""
         nested, offset = [], 0
         for cell in self.cells:
-            size = len(cell.state_size)
+            size = len(cell.state_roles)
             nested.append(list(flat_states[offset : offset + size]))
             offset += size
         return nested
@@ -326,6 +405,10 @@ class FrameRecurrentModel(keras.Model):
                 "remat": self.remat,
             }
         )
+        if self.cell_options:
+            # Only when set: the configs of the built-in presets (and every config written before cells
+            # took options) stay byte for byte what they were; absent means {}.
+            config["cell_options"] = dict(self.cell_options)
         return config
 
     @classmethod

@@ -47,7 +47,9 @@ class EarlyActivityRecognizer(PresetMixin, FrameRecurrentModel):
         frame_shape: `(height, width, channels)`; height and width divisible by
             `2 ** len(encoder_channels)`.
         num_classes: Number of activity classes (41 for the paper's subset).
-        cell: `"convttlstm"` or `"convlstm"`.
+        cell: A name of the cell registry (`"convttlstm"`, `"convlstm"`, or
+            one added with `ctt_keras.layers.register_cell`) or a registered
+            cell class.
         encoder_channels: Channels of the stride-2 encoder convs; the decoder
             mirrors them (two layers each by default, as in the paper).
         layers_per_block: Cells per block (eight cells in all by default).
@@ -55,6 +57,8 @@ class EarlyActivityRecognizer(PresetMixin, FrameRecurrentModel):
         skip_stride: Skip distance in blocks, or `None`.
         kernel_size: Odd kernel size of the recurrent convolutions.
         order, steps, rank: Conv-TT-LSTM options (ignored for ConvLSTM).
+        cell_options: Other keyword arguments of every cell (a dict; see
+            `VideoPredictor`).
         classifier_channels: Channels of the classifier's stride-2 convs.
         output_sigmoid: Apply a sigmoid to the predicted frames.
         context_frames: Frames observed (10 = 25 % of a 40-frame clip).
@@ -105,6 +109,7 @@ class EarlyActivityRecognizer(PresetMixin, FrameRecurrentModel):
         future_frames=10,
         seed=None,
         remat=False,
+        cell_options=None,
         **kwargs,
     ):
         frame_shape = check_frame_shape(frame_shape)
@@ -118,8 +123,11 @@ class EarlyActivityRecognizer(PresetMixin, FrameRecurrentModel):
                 f"(the encoder halves them {len(encoder_channels)} times, encoder_channels={encoder_channels})."
             )
         super().__init__(
-            frame_shape, (height // factor, width // factor, encoder_channels[-1]), cell, layers_per_block,
-            hidden_channels, skip_stride, kernel_size, order, steps, rank, context_frames, seed, remat, **kwargs,
+            frame_shape=frame_shape,
+            stack_input_shape=(height // factor, width // factor, encoder_channels[-1]),
+            cell=cell, cell_options=cell_options, layers_per_block=layers_per_block,
+            hidden_channels=hidden_channels, skip_stride=skip_stride, kernel_size=kernel_size, order=order,
+            steps=steps, rank=rank, context_frames=context_frames, seed=seed, remat=remat, **kwargs,
         )
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f"`num_classes` must be an int >= 2, got num_classes={num_classes!r}.")
@@ -182,7 +190,7 @@ class EarlyActivityRecognizer(PresetMixin, FrameRecurrentModel):
 
     def classify(self, states):
         """Class scores (logits, float32 `[batch, num_classes]`) from the cells' states after a step."""
-        x = states[-1][0]  # the last cell's hidden state is its output
+        x = self.output_state(len(self.cells) - 1, states)  # the last cell's latest output
         for layer in self.classifier:
             x = layer(x)
         return ops.cast(self.class_scores(self.flatten(x)), "float32")

@@ -1,4 +1,4 @@
-"""The video-prediction network of the Conv-TT-LSTM paper (SPEC §3)."""
+"""The video-prediction network of the Conv-TT-LSTM paper (Su et al., NeurIPS 2020)."""
 
 import keras
 from keras import ops
@@ -32,12 +32,18 @@ class VideoPredictor(PresetMixin, FrameRecurrentModel):
 
     Args:
         frame_shape: `(height, width, channels)` of the frames.
-        cell: `"convttlstm"` or `"convlstm"`.
+        cell: The recurrent cell: a name of the cell registry
+            (`"convttlstm"`, `"convlstm"`, or one added with
+            `ctt_keras.layers.register_cell`), or a registered cell class.
         layers_per_block: Cells per block, e.g. `(3, 3, 3, 3)`.
         hidden_channels: Channels of the cells of each block, e.g. `(32, 48, 48, 32)`.
         skip_stride: Skip distance in blocks, or `None` for no skips.
         kernel_size: Odd kernel size of every recurrent convolution.
-        order, steps, rank: Conv-TT-LSTM options (ignored for ConvLSTM).
+        order, steps, rank: Conv-TT-LSTM options (passed to the cells that
+            registered them as network arguments; ignored by ConvLSTM).
+        cell_options: Other keyword arguments of every cell, a dict (e.g.
+            `{"recurrent_dropout": 0.1}` or a custom cell's options); they
+            win over `order`, `steps`, `rank`. Saved in the config.
         output_sigmoid: Apply a sigmoid to the head's output.
         context_frames: Frames read before predicting, in `fit`/`evaluate`/`predict`.
         patch_size: Side of the square patches folded into channels before the
@@ -94,6 +100,7 @@ class VideoPredictor(PresetMixin, FrameRecurrentModel):
         seed=None,
         remat=False,
         patch_size=1,
+        cell_options=None,
         **kwargs,
     ):
         frame_shape = check_frame_shape(frame_shape)
@@ -106,8 +113,10 @@ class VideoPredictor(PresetMixin, FrameRecurrentModel):
             )
         stack_input_shape = (height // patch_size, width // patch_size, channels * patch_size**2)
         super().__init__(
-            frame_shape, stack_input_shape, cell, layers_per_block, hidden_channels, skip_stride, kernel_size, order,
-            steps, rank, context_frames, seed, remat, **kwargs,
+            frame_shape=frame_shape, stack_input_shape=stack_input_shape, cell=cell,
+            cell_options=cell_options, layers_per_block=layers_per_block, hidden_channels=hidden_channels,
+            skip_stride=skip_stride, kernel_size=kernel_size, order=order, steps=steps, rank=rank,
+            context_frames=context_frames, seed=seed, remat=remat, **kwargs,
         )
         self.output_sigmoid = bool(output_sigmoid)
         self.head = keras.layers.Conv2D(
@@ -163,6 +172,61 @@ class VideoPredictor(PresetMixin, FrameRecurrentModel):
 
     def call(self, clip, training=False):
         return self._clip_rollout(clip, training)[0]
+
+    # -- export ---------------------------------------------------------------------------------
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               context_frames=None, future_frames=None, overwrite=False, **kwargs):
+        """Exports the model for inference with its serving signatures (TensorFlow backend).
+
+        Every format carries `serving_default` (`frames` `[batch,
+        context_frames, H, W, C]` -> `predictions` `[batch, future_frames, H, W,
+        C]`, the closed loop of `predict_frames`), and, where the format holds
+        several entry points, `step` (one recurrent step with explicit
+        states, for streaming) and `initial_state`; see docs/serving.md.
+
+        Args:
+            filepath: `"tf_saved_model"`: the SavedModel folder (for TF
+                Serving's layout use `ctt_keras.export.export_saved_model`);
+                `"onnx"`: the `.onnx` file of one signature;
+                `"litert"`: the `.tflite` file (all three signatures).
+            format: `"tf_saved_model"`, `"onnx"` or `"litert"`.
+            verbose: Unused (accepted for `keras.Model.export`).
+            input_signature: If given, Keras's own export of `call` over that
+                signature (which must have a static time axis) instead.
+            context_frames: Frames read by `serving_default` (default: the
+                model's `context_frames`).
+            future_frames: Frames it predicts (default: as many as the context).
+            overwrite: Replace an existing export at `filepath`.
+            **kwargs: `"onnx"`: `signature` (`"serving_default"`, `"step"` or
+                `"initial_state"`) and `opset`; `"litert"`: converter
+                attributes.
+
+        Returns:
+            The path written.
+
+        Example:
+
+        >>> model.export("predictor")                        # SavedModel, 10 -> 10 frames
+        >>> model.export("predictor.onnx", format="onnx", future_frames=20)
+        >>> model.export("predictor.tflite", format="litert")
+        """
+        if input_signature is not None:
+            return super().export(filepath, format=format, verbose=verbose, input_signature=input_signature,
+                                  **kwargs)
+        from ctt_keras import export as exporting  # TensorFlow only: imported when used
+
+        return exporting.export_model(self, filepath, format=format, context_frames=context_frames,
+                                      future_frames=future_frames, overwrite=overwrite, **kwargs)
+
+    @property
+    def _default_save_signature(self):
+        # What `tf.saved_model.save(model, path)` serves (TensorFlow backend): `serving_default`,
+        # context_frames frames -> as many predicted frames. Keras's default would trace `call` over a
+        # clip of unknown length.
+        from ctt_keras.export import _signatures
+
+        return _signatures.tf_function(self, "serving_default", self.context_frames, self.context_frames)
 
     # -- training integration -------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""A plain-numpy implementation of SPEC §1-2, written straight from the formulas (no caching)."""
+"""A plain-numpy implementation of the cells of the paper and the official code
+(github.com/NVlabs/conv-tt-lstm), written straight from the formulas (no caching)."""
 
 import numpy as np
 
@@ -42,7 +43,7 @@ def conv_lstm_sequence(x, kernel, bias, filters):
 
 def conv_tt_lstm_sequence(x, u_kernels, u_biases, core_kernels, core_biases, gate_kernel, gate_bias,
                           filters, order, steps):
-    """SPEC §2 with raw hidden-state windows. u_kernels[l]: [kh, kw, L*Ch, r] (window oldest first)."""
+    """The Conv-TT-LSTM with raw hidden-state windows. u_kernels[l]: [kh, kw, L*Ch, r] (oldest first)."""
     b, t, h, w, _ = x.shape
     window = steps - order + 1
     history = [np.zeros((b, h, w, filters)) for _ in range(steps)]  # oldest first

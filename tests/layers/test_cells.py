@@ -1,4 +1,4 @@
-"""Cells and the ConvRNN layer against the plain-numpy reference of SPEC §1-2."""
+"""Cells and the ConvRNN layer against the plain-numpy reference (tests/layers/reference.py)."""
 
 import numpy as np
 import pytest

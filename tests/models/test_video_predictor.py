@@ -21,7 +21,7 @@ def test_paper_parameter_counts():
 
 
 def test_paper_multiply_accumulates_per_step():
-    # SPEC §3: 11.00 G (Conv-TT-LSTM) / 16.27 G (ConvLSTM) at 64x64, 43.99 G / 65.07 G at 128x128.
+    # The paper network: 11.00 G (Conv-TT-LSTM) / 16.27 G (ConvLSTM) at 64x64, 43.99 G / 65.07 G at 128x128.
     for size, tt, lstm in [(64, 11.00, 16.27), (128, 43.99, 65.07)]:
         assert round(VideoPredictor((size, size, 1)).multiply_accumulates_per_step() / 1e9, 2) == tt
         assert round(VideoPredictor((size, size, 1), cell="convlstm").multiply_accumulates_per_step() / 1e9, 2) == lstm

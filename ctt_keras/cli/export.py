@@ -1,0 +1,113 @@
+"""ctt-export: a zoo preset (name or folder) to a served artifact, OUT/<name>/<version>/.
+
+Usage:
+    ctt-export mmnist_convttlstm --out serving --weights convttlstm-mnist.pt
+    ctt-export path/to/preset_folder --out serving --future 30 --version 2
+    ctt-export mmnist_convttlstm --out serving --format onnx     # serving_default/step/initial_state.onnx
+    ctt-export mmnist_convttlstm --out serving --format litert   # <name>.tflite, three signatures
+    docker run -p 8501:8501 -v "$PWD/serving/mmnist_convttlstm:/models/mmnist_convttlstm" \\
+        -e MODEL_NAME=mmnist_convttlstm tensorflow/serving
+
+PRESET is a name from `ctt_keras.zoo.list()` or a preset folder (with config.json).
+Context and future lengths default to the preset's metadata. See docs/serving.md.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+
+FORMATS = ("tf_saved_model", "onnx", "litert")
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(prog="ctt-export", description=__doc__.splitlines()[0])
+    parser.add_argument("preset", help="preset name (see ctt_keras.zoo.list()) or a preset folder")
+    parser.add_argument("--out", type=pathlib.Path, required=True, help="model base folder (TF Serving)")
+    weights = parser.add_mutually_exclusive_group()
+    weights.add_argument("--weights", help="weights file: .weights.h5 or an official .pt checkpoint")
+    weights.add_argument("--no-weights", action="store_true", help="export random weights (smoke tests only)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="tf_saved_model",
+        help="tf_saved_model (TF Serving layout, default), onnx or litert",
+    )
+    parser.add_argument("--context", type=int, default=None, help="context frames (default: the preset's)")
+    parser.add_argument("--future", type=int, default=None, help="predicted frames (default: the preset's)")
+    parser.add_argument("--name", default=None, help="model name / folder (default: the preset's name)")
+    parser.add_argument("--version", type=int, default=1)
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing version folder")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = _parse(argv)
+    from ctt_keras import export, zoo
+
+    folder = pathlib.Path(args.preset)
+    if (folder / zoo.CONFIG_FILE).is_file():
+        # A folder is registered under a private key for this process; it is served under its own name.
+        name, key = args.name or folder.resolve().name, "export.cli"
+        zoo.register(key, folder, overwrite=True)
+    else:
+        name = key = args.preset
+    metadata = zoo.info(key)
+    weights = False if args.no_weights else (args.weights or True)
+    model = zoo.load(key, weights=weights)
+    context = args.context or metadata.get("context_frames") or model.context_frames
+    future = args.future or metadata.get("future_frames") or 10
+    model_name = args.name or name
+    if args.format == "tf_saved_model":
+        target = export.export_saved_model(
+            model,
+            args.out,
+            context,
+            future,
+            model_name=model_name,
+            version=args.version,
+            overwrite=args.overwrite,
+        )
+    else:
+        target = _export_files(model, args, model_name, context, future)
+    if args.no_weights:
+        print("warning: exported with random weights (--no-weights)", file=sys.stderr)
+    print(f"exported {name} ({args.format}): {context} -> {future} frames of {model.frame_shape} to {target}")
+    return target
+
+
+def _export_files(model, args, model_name, context, future):
+    """ONNX (one file per signature) or LiteRT (one file) in OUT/<name>/<version>/, with the description."""
+    from ctt_keras import export
+
+    if isinstance(args.version, bool) or args.version < 1:
+        raise ValueError(f"--version must be a positive int, got {args.version}")
+    target = args.out / model_name / str(args.version)
+    if target.exists() and any(target.iterdir()) and not args.overwrite:
+        raise FileExistsError(
+            f"{target} is not empty; pass --overwrite to replace it, or export another version."
+        )
+    target.mkdir(parents=True, exist_ok=True)
+    if args.format == "onnx":
+        for signature in export.SIGNATURES:
+            export.export_onnx(
+                model,
+                target / f"{signature}.onnx",
+                context,
+                future,
+                signature=signature,
+                overwrite=args.overwrite,
+            )
+    else:
+        export.export_litert(
+            model, target / f"{model_name}.tflite", context, future, overwrite=args.overwrite
+        )
+    info = export.export_info(model, context, future, model_name, args.version, format=args.format)
+    (target / export.EXPORT_INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
+    return target
+
+
+if __name__ == "__main__":
+    main()
