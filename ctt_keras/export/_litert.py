@@ -4,7 +4,6 @@ import pathlib
 import tempfile
 
 from ctt_keras import devices
-
 from ctt_keras.export import _saved_model, _signatures
 
 tf = devices.require_tensorflow("ctt_keras.export (SavedModel, ONNX and LiteRT export)")

@@ -4,7 +4,6 @@ import json
 import pathlib
 
 from ctt_keras import devices
-
 from ctt_keras.export import _signatures
 
 tf = devices.require_tensorflow("ctt_keras.export (SavedModel, ONNX and LiteRT export)")

@@ -46,6 +46,9 @@ def _recurrent_rows(arch):
     ]
     if arch.get("cell") == "convttlstm":
         rows.append(f"| order, steps, rank | {arch.get('order')}, {arch.get('steps')}, {arch.get('rank')} |")
+    if arch.get("patch_size", 1) != 1:
+        p = arch["patch_size"]
+        rows.append(f"| patch size | {p} ({p}x{p} pixels folded into channels before the cells) |")
     return rows
 
 
@@ -118,8 +121,19 @@ def _predictor_card(metadata, arch):
             f"- Licence of the weights: {official['license']}. Models built from them inherit it.",
             f"- {official['note']}", "",
         ]
+    if metadata.get("prediction_gif"):
+        lines += ["## Predictions", "", f"![context, truth and prediction]({metadata['prediction_gif']})", "",
+                  metadata.get("prediction_gif_note", ""), ""]
     if metadata.get("training_command"):
         lines += ["## Training", "", "```", metadata["training_command"], "```", ""]
+        facts = [(key, label) for key, label in (("training_clips", "training clips"),
+                                                 ("training_wall_time", "wall time"),
+                                                 ("trained_on", "trained on")) if metadata.get(key)]
+        for key, label in facts:
+            value = metadata[key]
+            lines.append(f"- {label}: {f'{value:,}' if isinstance(value, int) else value}")
+        if facts:
+            lines.append("")
         if metadata.get("provenance"):
             lines += [metadata["provenance"], ""]
     lines += _metrics_sections(metadata)

@@ -89,7 +89,7 @@ def test_unknown_preset_lists_the_available_names():
         zoo.info("mnist_ttlstm")
 
 
-@pytest.mark.parametrize("name", ["mmnist_convttlstm", "mmnist_convlstm_small"])
+@pytest.mark.parametrize("name", ["mmnist_convttlstm", "mmnist_convlstm"])
 def test_missing_weights_say_which_file_to_put_where(name, keras_home):
     with pytest.raises(FileNotFoundError) as error:
         zoo.load(name)
