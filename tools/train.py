@@ -666,7 +666,8 @@ def _main(argv):
         print(f"wrote {run.metrics_md}, {run.curves_png}, {run.prediction_gif}")
     from ctt_keras import zoo
 
-    zoo.save_preset(final, run.preset, metadata=np_free(metadata), overwrite=True)
+    with training.replaced_directory(run.preset) as preset:  # a crash leaves the old preset, not half of one
+        zoo.save_preset(final, preset, metadata=np_free(metadata), overwrite=True)
     print(f"preset: {run.preset}")
     return 0
 

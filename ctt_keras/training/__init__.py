@@ -6,11 +6,15 @@ TensorFlow only (the model code itself stays backend-agnostic). `tools/train.py`
 """
 
 from ctt_keras.training.callbacks import (  # noqa: F401
+    EpochHistory,
     NonFiniteLossError,
     PredictionImages,
+    RunBackup,
     SeedStateBackup,
     StopOnNaN,
+    WeightsCheckpoint,
     log_curves,
+    recover_backup,
 )
 from ctt_keras.training.images import (  # noqa: F401
     comparison_strip,
@@ -35,7 +39,13 @@ from ctt_keras.training.recognition import (  # noqa: F401
     recognition_table,
     write_recognition,
 )
-from ctt_keras.training.run_dir import RunDirectory  # noqa: F401
+from ctt_keras.training.run_dir import (  # noqa: F401
+    RunDirectory,
+    recover_directory,
+    replaced_directory,
+    write_atomic,
+    write_json,
+)
 from ctt_keras.training.runner import (  # noqa: F401
     ARCHITECTURE_KEYS,
     LR_SCHEDULE_CHOICES,
