@@ -394,8 +394,8 @@ class WeightsCheckpoint(keras.callbacks.Callback):
             improved = False
         else:
             current = float(current)
-            better = current < self.best if self.mode == "min" else current > self.best
-            improved = self.best is None or better
+            improved = (self.best is None or current < self.best if self.mode == "min"
+                        else self.best is None or current > self.best)
         if improved:
             self._save()
             if current is not None:

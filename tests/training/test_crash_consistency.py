@@ -376,3 +376,18 @@ def test_write_atomic_keeps_the_old_file_on_a_full_disk(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         training.write_json(path, {"psnr": 30.0})
     assert json.loads(path.read_text()) == {"psnr": 20.0} and os.listdir(tmp_path) == ["metrics.json"]
+
+
+@pytest.mark.parametrize("mode, saved", [("min", [0, 2]), ("max", [0, 1])])
+def test_best_checkpoint_from_a_fresh_start(tmp_path, mode, saved):
+    values = [0.5, 0.7, 0.2]
+    m = tiny.model()
+    path = str(tmp_path / "best.weights.h5")
+    checkpoint = callbacks_lib.WeightsCheckpoint(path, monitor="val_loss", mode=mode)
+    checkpoint.set_model(m)
+    writes = []
+    checkpoint._save = lambda: writes.append(epoch)
+    for epoch, value in enumerate(values):
+        checkpoint.on_epoch_begin(epoch)
+        checkpoint.on_epoch_end(epoch, {"val_loss": value})
+    assert writes == saved
