@@ -8,18 +8,15 @@ from keras import ops
 
 
 def check_int(name, value):
-    """`value` as a Python int: ints and NumPy integers, or floats holding a whole number (`16.0`).
+    """`value` as a Python int: Python and NumPy integers (a config stays plain JSON).
 
     Raises:
-        ValueError: naming `name`, for booleans, fractional numbers (`16.7` is not truncated) and non-numbers.
+        ValueError: naming `name`, for booleans, floats (`16.7` is never truncated; `16.0` is refused
+            like any float, as Keras does for sizes) and non-numbers.
     """
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
-        pass
-    elif isinstance(value, numbers.Integral):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and type(value).__name__ != "bool_":
         return int(value)
-    elif isinstance(value, numbers.Real) and float(value).is_integer():
-        return int(value)
-    raise ValueError(f"`{name}` must be a whole number, got {name}={value!r}.")
+    raise ValueError(f"`{name}` must be an integer, got {name}={value!r}.")
 
 
 def check_positive_int(name, value):

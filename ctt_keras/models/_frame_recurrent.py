@@ -328,13 +328,18 @@ class FrameRecurrentModel(keras.Model):
                                 **kwargs)
 
     def _frame_target(self, x, y, training):
-        """A NumPy clip target cut to the frames the model predicts (else a ValueError saying what to pass)."""
+        """Checks a NumPy frame target now (a ValueError saying what to pass); returns `y` unchanged.
+
+        The slicing itself happens in `compute_loss`, per use: a clip target serves both the training
+        steps and the evaluation of `validation_split`/`validation_data`.
+        """
         x_values, y_values = _concrete(x), _concrete(y)
         if x_values is None or y_values is None or x_values.ndim != 5 or y_values.ndim != 5:
             return y
         frames = x_values.shape[1]
         predicted = frames - 1 if training else frames - self.context_frames
-        return _clip_target(x_values, y_values, np.empty((0, predicted)))
+        _clip_target(x_values, y_values, np.empty((0, predicted)))
+        return y
 
     def predict(self, x, *args, **kwargs):
         """`keras.Model.predict`; NumPy clips are checked and converted as in `predict_frames`."""
@@ -434,7 +439,7 @@ def check_frame_shape(frame_shape):
         shape = tuple(_common.check_int("frame_shape", d) for d in frame_shape)
     except (TypeError, ValueError):
         raise ValueError(
-            f"`frame_shape` must be three positive whole numbers (height, width, channels), "
+            f"`frame_shape` must be three positive integers (height, width, channels), "
             f"got {frame_shape!r}."
         ) from None
     if len(shape) != 3 or min(shape) < 1:
@@ -446,7 +451,7 @@ def _int_tuple(name, values):
     try:
         return tuple(_common.check_int(name, v) for v in values)
     except (TypeError, ValueError):
-        raise ValueError(f"`{name}` must be a sequence of positive whole numbers, got {name}={values!r}.") \
+        raise ValueError(f"`{name}` must be a sequence of positive integers, got {name}={values!r}.") \
             from None
 
 

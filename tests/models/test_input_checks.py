@@ -99,6 +99,9 @@ def test_fit_and_evaluate_accept_the_clip_itself_as_target():
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
     assert a.evaluate(clips, clips, verbose=0) == a.evaluate(clips, verbose=0)
+    # One clip target serves training and validation (frames 1..T-1, then the frames after the context).
+    split = a.fit(clips, clips, batch_size=4, epochs=1, verbose=0, validation_split=0.5, shuffle=False)
+    assert split.history["val_loss"][0] == pytest.approx(a.evaluate(clips[4:], batch_size=4, verbose=0), rel=1e-6)
     # The predicted frames alone are targets too (training: frames 1..T-1; evaluation: after the context).
     assert a.evaluate(clips, clips[:, 2:], verbose=0) == a.evaluate(clips, verbose=0)
     with pytest.raises(ValueError, match=r"`y` has 2 frames .* predicts 4 frames of the 5-frame clips in `x`\. "
@@ -130,7 +133,7 @@ def test_numpy_integers_are_integers():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(frame_shape=(16.7, 16, 1)), r"`frame_shape` must be three positive whole numbers .* \(16\.7, 16, 1\)"),
+    (dict(frame_shape=(16.7, 16, 1)), r"`frame_shape` must be three positive integers .* \(16\.7, 16, 1\)"),
     (dict(kernel_size=3.5), r"kernel_size=\(3\.5, 3\.5\)"),
     (dict(layers_per_block=(1.5,)), r"layers_per_block=\(1\.5,\)"),
     (dict(hidden_channels=(4.2,)), r"hidden_channels=\(4\.2,\)"),
@@ -146,8 +149,10 @@ def test_bad_architecture_numbers_are_refused(kwargs, message):
         VideoPredictor(**args)
 
 
-def test_whole_float_sizes_are_accepted():
-    assert VideoPredictor((16.0, 16, 1), **TINY).frame_shape == (16, 16, 1)
+def test_float_sizes_are_refused_even_when_whole():
+    # As Keras does for sizes (and as patch_size=2.0 already was): an integer, not a float.
+    with pytest.raises(ValueError, match=r"`frame_shape` must be three positive integers .* \(16\.0, 16, 1\)"):
+        VideoPredictor((16.0, 16, 1), **TINY)
 
 
 def test_nan_weights_are_refused_when_loaded(model, tmp_path):
