@@ -14,7 +14,7 @@ def check_int(name, value):
         ValueError: naming `name`, for booleans, floats (`16.7` is never truncated; `16.0` is refused
             like any float, as Keras does for sizes) and non-numbers.
     """
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and type(value).__name__ != "bool_":
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):  # np.bool_ is not Integral
         return int(value)
     raise ValueError(f"`{name}` must be an integer, got {name}={value!r}.")
 
