@@ -5,8 +5,18 @@ Layouts:
 - the official Conv-TT-LSTM code's `.npz`: key `"data"`, `[N, T, 64, 64, 1]`, values 0..255.
 - our TFRecord shards: one `tf.train.Example` per sequence with `frames` (raw uint8 bytes of
   `[T, H, W, 1]`) and `shape` (int64 `[T, H, W, 1]`).
+
+Pixel values (`.npy` and `.npz`; the rule is the same for both):
+- uint8: pixels 0..255, streamed as `value / 255`.
+- floats whose values all lie in [0, 1]: frames in the library's convention, streamed as they are
+  (float32; never rounded to 8 bits).
+- other floats or integers whose values are all whole numbers in 0..255: pixels 0..255 (the official
+  `.npz` stores such floats), read as uint8.
+- anything else (NaN or inf, negative values, values above 255, fractional values above 1, bool and
+  other dtypes) is refused with a `ValueError` naming the file, the count of bad values and the range found.
 """
 
+import os
 import pathlib
 
 import numpy as np
@@ -23,11 +33,13 @@ def read_mnist_test_seq(path):
         path: path of an `.npy` file holding a `[T, N, H, W]` uint8 array (time first).
 
     Returns:
-        A read-only `np.uint8` array view `[N, T, H, W, 1]` (memory-mapped, nothing copied).
+        `[N, T, H, W, 1]`: for uint8 files a read-only memory-mapped view (nothing copied); float files
+        with values in [0, 1] give float32 frames; see the module docstring for the other dtypes.
 
     Raises:
         FileNotFoundError: if `path` does not exist.
-        ValueError: if the dtype is not uint8 or the array is not 4-D.
+        ValueError: if the array is not 4-D, or its dtype or values are neither pixels 0..255 nor frames
+            in [0, 1] (the message names the file, the number of bad values and the range found).
 
     Example:
     ```python
@@ -36,10 +48,9 @@ def read_mnist_test_seq(path):
     """
     path = _existing(path)
     array = np.load(path, mmap_mode="r", allow_pickle=False)
-    if array.dtype != np.uint8:
-        raise ValueError(f"{path}: dtype {array.dtype}, expected uint8 (mnist_test_seq.npy layout)")
     if array.ndim != 4:
         raise ValueError(f"{path}: shape {array.shape}, expected [T, N, H, W] (time first, 4-D)")
+    array = _pixels_or_unit_frames(array, str(path))
     return np.transpose(array, (1, 0, 2, 3))[..., None]
 
 
@@ -51,12 +62,14 @@ def read_npz(path, key=NPZ_KEY):
         key: the array's key (`"data"` in the official files).
 
     Returns:
-        A `np.uint8` array `[N, T, H, W, 1]`.
+        `[N, T, H, W, 1]`: `np.uint8` pixels for uint8 files and whole-number pixel values 0..255,
+        float32 frames for float files whose values lie in [0, 1] (see the module docstring).
 
     Raises:
         FileNotFoundError: if `path` does not exist.
         KeyError: if `key` is not in the file (the message lists the keys present).
-        ValueError: if the array is not 5-D with one channel, or its dtype/values are not 0..255 pixels.
+        ValueError: if the array is not 5-D with one channel, or its dtype or values are neither pixels
+            0..255 nor frames in [0, 1] (the message names the file, the number of bad values and the range).
 
     Example:
     ```python
@@ -70,14 +83,7 @@ def read_npz(path, key=NPZ_KEY):
         array = archive[key]
     if array.ndim != 5 or array.shape[-1] != 1:
         raise ValueError(f"{path}[{key!r}]: shape {array.shape}, expected [N, T, H, W, 1]")
-    if array.dtype == np.uint8:
-        return array
-    if not np.issubdtype(array.dtype, np.floating) and not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"{path}[{key!r}]: dtype {array.dtype}, expected uint8 pixels 0..255")
-    if array.size and (array.min() < 0 or array.max() > 255):
-        raise ValueError(f"{path}[{key!r}]: dtype {array.dtype} with values in "
-                         f"[{array.min()}, {array.max()}], expected pixels 0..255")
-    return np.rint(array).astype(np.uint8)
+    return _pixels_or_unit_frames(array, f"{path}[{key!r}]")
 
 
 def write_npz(path, sequences, key=NPZ_KEY):
@@ -99,7 +105,14 @@ def write_npz(path, sequences, key=NPZ_KEY):
     sequences = _as_five_d(sequences)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **{key: sequences})
+    # Written beside the target, then renamed: an interrupted write (full disk, kill) leaves the old file.
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with open(partial, "wb") as f:
+            np.savez_compressed(f, **{key: sequences})
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 
@@ -130,11 +143,17 @@ def write_tfrecords(prefix, sequences, num_shards=1, progress=None):
     for shard in range(num_shards):
         begin, end = shard * total // num_shards, (shard + 1) * total // num_shards
         path = prefix.parent / f"{prefix.name}-{shard:05d}-of-{num_shards:05d}.tfrecord"
-        with tf.io.TFRecordWriter(str(path)) as writer:
-            for sequence in sequences[begin:end]:
-                writer.write(_to_example(sequence))
-                if progress is not None:
-                    progress(1)
+        # Each shard is renamed into place once complete: a glob never matches a half-written shard.
+        partial = path.with_name(path.name + ".partial")
+        try:
+            with tf.io.TFRecordWriter(str(partial)) as writer:
+                for sequence in sequences[begin:end]:
+                    writer.write(_to_example(sequence))
+                    if progress is not None:
+                        progress(1)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
         paths.append(path)
     return paths
 
@@ -170,10 +189,11 @@ def load_file(path):
         path: path of the file; the layout is chosen by its suffix.
 
     Returns:
-        A `tf.data.Dataset` of float32 `[T, H, W, 1]` in `[0, 1]`, with known cardinality, prefetched.
+        A `tf.data.Dataset` of float32 `[T, H, W, 1]` in `[0, 1]`, with known cardinality, prefetched
+        (uint8 pixels divided by 255, float frames in [0, 1] as stored; see the module docstring).
 
     Raises:
-        ValueError: for an unknown suffix or a malformed file.
+        ValueError: for an unknown suffix or a malformed file (shape, dtype, NaN/inf or out-of-range values).
 
     Example:
     ```python
@@ -197,10 +217,11 @@ def load_file(path):
         for sequence in sequences:
             yield np.ascontiguousarray(sequence)
 
-    signature = tf.TensorSpec(sequences.shape[1:], tf.uint8)
+    signature = tf.TensorSpec(sequences.shape[1:], tf.as_dtype(sequences.dtype))
     dataset = tf.data.Dataset.from_generator(generator, output_signature=signature)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(sequences.shape[0]))
-    dataset = dataset.map(lambda x: tf.cast(x, tf.float32) / 255.0, num_parallel_calls=tf.data.AUTOTUNE)
+    if sequences.dtype == np.uint8:
+        dataset = dataset.map(lambda x: tf.cast(x, tf.float32) / 255.0, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -209,6 +230,54 @@ def _existing(path):
     if not path.is_file():
         raise FileNotFoundError(f"Moving-MNIST file not found: {path}")
     return path
+
+
+def _pixels_or_unit_frames(array, where):
+    """`array` as uint8 pixels or float32 frames in [0, 1] (the module docstring's rule), else ValueError."""
+    if array.dtype == np.uint8:
+        return array
+    floating = np.issubdtype(array.dtype, np.floating)
+    if array.dtype == np.bool_ or not (floating or np.issubdtype(array.dtype, np.integer)):
+        raise ValueError(f"{where}: dtype {array.dtype}; expected uint8 pixels 0..255 or frames in [0, 1]")
+    low, high, nonfinite = _value_range(array)
+    if nonfinite:
+        raise ValueError(f"{where}: {nonfinite} of {array.size} values are NaN or infinite "
+                         f"(shape {array.shape}); frames must be finite")
+    if not array.size:
+        return array.astype(np.uint8 if not floating else np.float32)
+    if floating and low >= 0 and high <= 1:
+        return array.astype(np.float32, copy=False)
+    if low >= 0 and high <= 255 and (not floating or _all_whole(array)):
+        return array.astype(np.uint8)
+    raise ValueError(
+        f"{where}: dtype {array.dtype} with values in [{low}, {high}] (shape {array.shape}): neither "
+        "frames in [0, 1] nor whole pixel values 0..255; rescale to [0, 1] or store uint8 pixels")
+
+
+def _chunks(array, elements=1 << 22):
+    """Slices of `array` along its first axis holding about `elements` values (bounded temporaries)."""
+    rows = max(1, elements // max(1, array[:1].size))
+    for begin in range(0, array.shape[0], rows):
+        yield np.asarray(array[begin : begin + rows])
+
+
+def _value_range(array):
+    """`(min, max, count of NaN/inf)` of `array`, the range over its finite values."""
+    low, high, nonfinite = np.inf, -np.inf, 0
+    for chunk in _chunks(array):
+        if np.issubdtype(chunk.dtype, np.floating):
+            finite = np.isfinite(chunk)
+            bad = chunk.size - int(np.count_nonzero(finite))
+            if bad:
+                nonfinite += bad
+                chunk = chunk[finite]
+        if chunk.size:
+            low, high = min(low, chunk.min().item()), max(high, chunk.max().item())
+    return low, high, nonfinite
+
+
+def _all_whole(array):
+    return all(np.array_equal(chunk, np.rint(chunk)) for chunk in _chunks(array))
 
 
 def _as_five_d(sequences):
@@ -235,5 +304,12 @@ def _parse_example(record):
         "frames": tf.io.FixedLenFeature([], tf.string),
         "shape": tf.io.FixedLenFeature([4], tf.int64),
     })
-    frames = tf.reshape(tf.io.decode_raw(parsed["frames"], tf.uint8), parsed["shape"])
+    raw = tf.io.decode_raw(parsed["frames"], tf.uint8)
+    # Bytes that do not match the shape (e.g. float frames): our own message, not a reshape error.
+    check = tf.debugging.assert_equal(
+        tf.size(raw, out_type=tf.int64), tf.reduce_prod(parsed["shape"]),
+        message="TFRecord Moving-MNIST record: the `frames` bytes do not hold one uint8 value per element of "
+                "`shape` (our shards store uint8 pixels; float frames must be written as uint8 pixels)")
+    with tf.control_dependencies([check]):
+        frames = tf.reshape(raw, parsed["shape"])
     return tf.cast(frames, tf.float32) / 255.0

@@ -1,24 +1,42 @@
 """Pieces shared by the recurrent cells: argument checks, PyTorch-like initialisers, conv, gate update."""
 
 import math
+import numbers
 import random
 
 import keras
 from keras import ops
 
 
+def check_int(name, value):
+    """`value` as a Python int: Python and NumPy integers (a config stays plain JSON).
+
+    Raises:
+        ValueError: naming `name`, for booleans, floats (`16.7` is never truncated; `16.0` is refused
+            like any float, as Keras does for sizes) and non-numbers.
+    """
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):  # np.bool_ is not Integral
+        return int(value)
+    raise ValueError(f"`{name}` must be an integer, got {name}={value!r}.")
+
+
 def check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    """`value` as a positive Python int (NumPy integers accepted), else a ValueError naming `name`."""
+    try:
+        number = check_int(name, value)
+    except ValueError:
+        number = 0
+    if number < 1:
         raise ValueError(f"`{name}` must be a positive integer, got {name}={value!r}.")
-    return value
+    return number
 
 
 def check_kernel_size(kernel_size):
     """Returns `(kh, kw)` for an odd square-or-rectangular kernel, else raises."""
-    if isinstance(kernel_size, int) and not isinstance(kernel_size, bool):
+    if isinstance(kernel_size, numbers.Number):
         kernel_size = (kernel_size, kernel_size)
     try:
-        kh, kw = (int(k) for k in kernel_size)
+        kh, kw = (check_int("kernel_size", k) for k in kernel_size)
     except (TypeError, ValueError):
         raise ValueError(
             f"`kernel_size` must be an odd int or a pair of odd ints, got kernel_size={kernel_size!r}."

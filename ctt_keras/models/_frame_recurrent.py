@@ -10,7 +10,12 @@ here depends on a particular cell: states are whatever each cell's
 `get_initial_state` returns, labelled by its `state_roles`.
 """
 
+import math
+import numbers
+import os
+
 import keras
+import numpy as np
 from keras import ops
 
 from ctt_keras import devices
@@ -20,6 +25,9 @@ from ctt_keras.layers import _common, registry
 CELL_TYPES = ("convttlstm", "convlstm")
 #: The role of the state that equals a cell's latest output.
 OUTPUT_ROLE = "h"
+# The longest closed-loop rollout `predict_frames` runs (the paper predicts up to 40 frames). Each frame is
+# one unrolled step kept in memory; raise `FrameRecurrentModel.max_future_frames` to go further.
+MAX_FUTURE_FRAMES = 10_000
 
 
 class FrameRecurrentModel(keras.Model):
@@ -79,8 +87,8 @@ class FrameRecurrentModel(keras.Model):
                 f"kernel_size), got cell_options={cell_options!r}."
             )
         self.cell_options = dict(cell_options)
-        self.layers_per_block = tuple(int(n) for n in layers_per_block)
-        self.hidden_channels = tuple(int(c) for c in hidden_channels)
+        self.layers_per_block = _int_tuple("layers_per_block", layers_per_block)
+        self.hidden_channels = _int_tuple("hidden_channels", hidden_channels)
         if not self.layers_per_block or any(n < 1 for n in self.layers_per_block):
             raise ValueError(
                 f"`layers_per_block` must be a non-empty sequence of positive ints, got {layers_per_block!r}."
@@ -93,10 +101,17 @@ class FrameRecurrentModel(keras.Model):
         for c in self.hidden_channels:
             _common.check_positive_int("hidden_channels", c)
         if skip_stride is not None:
-            _common.check_positive_int("skip_stride", skip_stride)
+            skip_stride = _common.check_positive_int("skip_stride", skip_stride)
+            if skip_stride >= len(self.layers_per_block):
+                raise ValueError(
+                    f"`skip_stride={skip_stride}` joins block b to block b - {skip_stride}, but the network "
+                    f"has {len(self.layers_per_block)} blocks (layers_per_block={self.layers_per_block!r}): "
+                    f"no skip would exist. Use a skip_stride below {len(self.layers_per_block)}, or None."
+                )
         self.skip_stride = skip_stride
         self.kernel_size = _common.check_kernel_size(kernel_size)
-        self.order, self.steps, self.rank = order, steps, rank
+        self.order, self.steps, self.rank = (_plain_int(n, v) for n, v in (("order", order), ("steps", steps),
+                                                                             ("rank", rank)))
         self.context_frames = _common.check_positive_int("context_frames", context_frames)
         self.seed = seed
         self.remat = bool(remat)
@@ -296,12 +311,17 @@ class FrameRecurrentModel(keras.Model):
 
     # -- public prediction API ------------------------------------------------------------------
 
+    max_future_frames = MAX_FUTURE_FRAMES
+
     def predict_frames(self, context, future_frames, return_all_steps=False):
         """Closed-loop prediction of `future_frames` frames after `context`.
 
         Args:
-            context: `[batch, context_frames, height, width, channels]` in [0, 1].
-            future_frames: Number of frames to predict.
+            context: `[batch, context_frames, height, width, channels]`, floats in [0, 1] or
+                uint8 pixels (divided by 255). NumPy and eager inputs are checked: NaN/inf
+                or values outside [0, 1] raise a `ValueError` (see docs/reliability.md).
+            future_frames: Number of frames to predict, at most `max_future_frames`
+                (10,000), and small enough for the outputs to fit in memory.
             return_all_steps: Also return every step's output (the first
                 `context_frames - 1` are one-step predictions of the context).
 
@@ -309,15 +329,19 @@ class FrameRecurrentModel(keras.Model):
             `[batch, future_frames, height, width, channels]` float32,
             or all `context_frames + future_frames - 1` outputs if `return_all_steps`.
         """
-        context = self._check_clip(context, "context")
         future_frames = _common.check_positive_int("future_frames", future_frames)
+        context = self._check_clip(_checked_frames(context, "context"), "context")
         num_context = context.shape[1]
+        self._check_horizon(context, num_context + future_frames - 1, future_frames)
         outputs = self.rollout(context, num_context, num_context + future_frames - 1, training=False)
         return outputs if return_all_steps else outputs[:, -future_frames:]
 
     def one_step_predictions(self, clip):
-        """Predictions of frames 1..T-1 under full teacher forcing, `[batch, T - 1, H, W, C]`."""
-        clip = self._check_clip(clip, "clip", min_frames=2)
+        """Predictions of frames 1..T-1 under full teacher forcing, `[batch, T - 1, H, W, C]`.
+
+        `clip` is checked and converted as `predict_frames`'s `context` is.
+        """
+        clip = self._check_clip(_checked_frames(clip, "clip"), "clip", min_frames=2)
         steps = clip.shape[1] - 1
         return self.rollout(clip[:, :-1], steps, steps)
 
@@ -351,12 +375,67 @@ class FrameRecurrentModel(keras.Model):
         raise NotImplementedError
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        y = _clip_target(x, y, y_pred)
         return super().compute_loss(
             x=x, y=self._targets(x, y, y_pred), y_pred=y_pred, sample_weight=sample_weight, training=training
         )
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        return super().compute_metrics(x, self._targets(x, y, y_pred), y_pred, sample_weight)
+        return super().compute_metrics(x, self._targets(x, _clip_target(x, y, y_pred), y_pred), y_pred,
+                                       sample_weight)
+
+    # NumPy (and eager) inputs are checked once here, not per step in the compiled functions.
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        """`keras.Model.fit`; NumPy clips are checked and converted as in `predict_frames`.
+
+        `y` may be omitted (the targets are the clip's own frames), or be a clip with as many
+        frames as `x` (its frames the model predicts are the targets), or those frames alone.
+        """
+        x = _checked_frames(x, "x")
+        y = self._frame_target(x, _checked_target(y, "y"), training=True)
+        if isinstance(validation_data, (tuple, list)) and validation_data:
+            val_x = _checked_frames(validation_data[0], "validation_data[0]")
+            val_y = [self._frame_target(val_x, _checked_target(v, "validation_data[1]"), training=False)
+                     for v in validation_data[1:2]]
+            validation_data = (val_x, *val_y, *validation_data[2:])
+        return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.evaluate`; NumPy clips are checked and converted as in `predict_frames`."""
+        x = _checked_frames(x, "x")
+        return super().evaluate(x, self._frame_target(x, _checked_target(y, "y"), training=False), *args,
+                                **kwargs)
+
+    def _frame_target(self, x, y, training):
+        """Checks a NumPy frame target now (a ValueError saying what to pass); returns `y` unchanged.
+
+        The slicing itself happens in `compute_loss`, per use: a clip target serves both the training
+        steps and the evaluation of `validation_split`/`validation_data`.
+        """
+        x_values, y_values = _concrete(x), _concrete(y)
+        if x_values is None or y_values is None or x_values.ndim != 5 or y_values.ndim != 5:
+            return y
+        frames = x_values.shape[1]
+        predicted = frames - 1 if training else frames - self.context_frames
+        _clip_target(x_values, y_values, np.empty((0, predicted)))
+        return y
+
+    def predict(self, x, *args, **kwargs):
+        """`keras.Model.predict`; NumPy clips are checked and converted as in `predict_frames`."""
+        return super().predict(_checked_frames(x, "x"), *args, **kwargs)
+
+    def load_weights(self, filepath, *args, **kwargs):
+        """`keras.Model.load_weights`, refusing a file whose weights hold NaN or infinite values."""
+        super().load_weights(filepath, *args, **kwargs)
+        bad = []
+        for weight in self.weights:
+            values = np.asarray(ops.convert_to_numpy(weight))
+            count = values.size - int(np.count_nonzero(np.isfinite(values)))
+            if count:
+                bad.append(f"{weight.path} ({count} of {values.size})")
+        if bad:
+            raise ValueError(f"{filepath}: non-finite (NaN or inf) weights in {', '.join(bad)}; the model "
+                             "would predict NaN. Load another checkpoint (e.g. the best before divergence).")
 
     def _compile_with_defaults(self, jit_compile, **kwargs):
         # "auto": XLA on accelerators only (on CPU it makes the recurrent loop far slower).
@@ -372,6 +451,25 @@ class FrameRecurrentModel(keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     # -- validation and serialisation -----------------------------------------------------------
+
+    def _check_horizon(self, context, steps, future_frames):
+        """Refuses rollouts longer than `max_future_frames`, or whose outputs cannot fit in memory."""
+        if future_frames > self.max_future_frames:
+            raise ValueError(
+                f"`future_frames={future_frames}` exceeds the limit of {self.max_future_frames} frames of "
+                "one closed-loop rollout; predict in pieces or raise `model.max_future_frames`."
+            )
+        batch = context.shape[0]
+        if batch is None:
+            return
+        estimate = batch * steps * math.prod(self.frame_shape) * 4  # float32 outputs, kept until stacked
+        available = _physical_memory()
+        if available and 2 * estimate > available:
+            raise ValueError(
+                f"`future_frames={future_frames}` for a batch of {batch} needs about "
+                f"{estimate / 2**30:.1f} GiB for the outputs alone (twice that while stacking), more than "
+                f"this machine's {available / 2**30:.1f} GiB; predict fewer frames or a smaller batch."
+            )
 
     def _check_clip(self, clip, name, min_frames=1):
         clip = ops.convert_to_tensor(clip)
@@ -421,9 +519,126 @@ class FrameRecurrentModel(keras.Model):
 def check_frame_shape(frame_shape):
     """`frame_shape` as a tuple of three positive ints, else a ValueError naming it."""
     try:
-        shape = tuple(int(d) for d in frame_shape)
+        shape = tuple(_common.check_int("frame_shape", d) for d in frame_shape)
     except (TypeError, ValueError):
-        raise ValueError(f"`frame_shape` must be (height, width, channels), got {frame_shape!r}.") from None
+        raise ValueError(
+            f"`frame_shape` must be three positive integers (height, width, channels), "
+            f"got {frame_shape!r}."
+        ) from None
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"`frame_shape` must be three positive ints (height, width, channels), got {frame_shape!r}.")
     return shape
+
+
+def _int_tuple(name, values):
+    try:
+        return tuple(_common.check_int(name, v) for v in values)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a sequence of positive integers, got {name}={values!r}.") \
+            from None
+
+
+def _plain_int(name, value):
+    # NumPy integers become ints (configs are JSON); the cells validate these (ConvLSTM ignores them).
+    return _common.check_int(name, value) if isinstance(value, numbers.Number) else value
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _concrete(x):
+    """`x` as a NumPy array when its values are at hand (NumPy, lists, eager tensors), else None (traced)."""
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, (list, tuple)):
+        return np.asarray(x)
+    if not ops.is_tensor(x):
+        return None
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return x.numpy() if tf.executing_eagerly() and hasattr(x, "numpy") else None
+    if backend == "jax":
+        import jax
+
+        return None if isinstance(x, jax.core.Tracer) else np.asarray(x)
+    if backend == "torch":
+        return x.detach().cpu().numpy()
+    return None
+
+
+def _checked_frames(frames, name):
+    """Frames a user passed: uint8 pixels divided by 255; NaN/inf or values outside [0, 1] refused.
+
+    Symbolic and traced tensors, datasets and generators pass unchanged (nothing is checked per step
+    inside compiled functions); NumPy arrays and eager tensors are scanned once, in bounded chunks.
+    """
+    values = _concrete(frames)
+    if values is None:
+        return frames
+    if values.dtype == np.uint8:
+        return values.astype("float32") / np.float32(255.0)
+    if values.dtype.kind not in "f":
+        raise ValueError(
+            f"`{name}` has dtype {values.dtype} (shape {values.shape}); frames are floats in [0, 1] or uint8 "
+            "pixels 0..255 (divided by 255)."
+        )
+    low, high, nonfinite, outside = np.inf, -np.inf, 0, 0
+    flat = values.reshape(-1)
+    for begin in range(0, flat.size, 1 << 22):
+        chunk = flat[begin : begin + (1 << 22)]
+        finite = np.isfinite(chunk)
+        count = int(np.count_nonzero(finite))
+        nonfinite += chunk.size - count
+        if count < chunk.size:
+            chunk = chunk[finite]
+        if chunk.size:
+            low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
+            outside += int(np.count_nonzero((chunk < 0) | (chunk > 1)))
+    if nonfinite:
+        raise ValueError(
+            f"`{name}` holds {nonfinite} NaN or infinite values out of {values.size} (shape {values.shape}); "
+            "frames must be finite, in [0, 1]."
+        )
+    if outside:
+        hint = " (0..255 pixels? divide by 255, or pass uint8)" if high > 1.5 else " (np.clip(x, 0, 1)?)"
+        raise ValueError(
+            f"`{name}` has {outside} of {values.size} values outside [0, 1] (range found "
+            f"[{low:g}, {high:g}], shape {values.shape}); frames must be in [0, 1]{hint}."
+        )
+    return frames
+
+
+def _checked_target(y, name):
+    """A frame target (5-D) is checked like frames; labels and other targets pass unchanged."""
+    values = _concrete(y)
+    if values is None or values.ndim != 5:
+        return y
+    return _checked_frames(y, name)
+
+
+def _clip_target(x, y, y_pred):
+    """`y` given as a whole clip (as many frames as `x`): the frames the model predicts, its last ones.
+
+    Works on NumPy arrays (checked eagerly by `fit`/`evaluate`) and on traced tensors (static shapes
+    only: no op is added but a slice). A time axis left unknown by retracing is sliced the same way,
+    which leaves a `y` of just the predicted frames unchanged.
+    """
+    if y is None or isinstance(y, dict) or isinstance(y_pred, dict) or len(getattr(y, "shape", ())) != 5:
+        return y
+    y_frames, x_frames, predicted = y.shape[1], x.shape[1], y_pred.shape[1]
+    if predicted is None or y_frames == predicted:
+        return y
+    if y_frames is None or y_frames == x_frames:
+        return y[:, -predicted:]
+    raise ValueError(
+        f"`y` has {y_frames} frames (shape {tuple(y.shape)}) but the model predicts {predicted} frames of "
+        f"the {x_frames}-frame clips in `x`. Pass no `y` (the targets are the clips' own frames), the clips "
+        f"themselves, or the {predicted} frames that follow (training: frames 1..T-1; evaluation: the frames "
+        "after context_frames)."
+    )

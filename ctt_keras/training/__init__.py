@@ -8,11 +8,15 @@ network's keys and checks, from its constructor), `data` (clips of any dataset i
 """
 
 from ctt_keras.training.callbacks import (  # noqa: F401
+    EpochHistory,
     NonFiniteLossError,
     PredictionImages,
+    RunBackup,
     SeedStateBackup,
     StopOnNaN,
+    WeightsCheckpoint,
     log_curves,
+    recover_backup,
 )
 from ctt_keras.training.images import (  # noqa: F401
     comparison_strip,
@@ -37,7 +41,13 @@ from ctt_keras.training.recognition import (  # noqa: F401
     recognition_table,
     write_recognition,
 )
-from ctt_keras.training.run_dir import RunDirectory  # noqa: F401
+from ctt_keras.training.run_dir import (  # noqa: F401
+    RunDirectory,
+    recover_directory,
+    replaced_directory,
+    write_atomic,
+    write_json,
+)
 from ctt_keras.training.runner import (  # noqa: F401
     ARCHITECTURE_KEYS,
     LR_SCHEDULE_CHOICES,

@@ -1,5 +1,8 @@
-"""Training callbacks: NaN stop with a clear message, prediction images/GIFs in TensorBoard."""
+"""Training callbacks: NaN stop with a clear message, prediction images/GIFs in TensorBoard, and the
+crash-consistent run files (atomic backups and checkpoints, per-epoch seed states, a history without
+duplicate epochs)."""
 
+import json
 import os
 
 import keras
@@ -210,3 +213,272 @@ class SeedStateBackup(keras.callbacks.Callback):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+# -- crash-consistent run files ---------------------------------------------------------------------------
+#
+# An epoch's files are written in one order (`ctt_keras.training.training_callbacks`): schedule and seed
+# states, checkpoints and their state, the history row, then the backup. The backup's commit (the rename of
+# `training_metadata.json`) is what makes the epoch count: an interruption before it leaves the previous
+# epoch committed, and every file written before it keeps that epoch's state (the per-epoch state files keep
+# earlier epochs; the history drops rows of uncommitted epochs), so `--resume` redoes the epoch exactly.
+
+_WEIGHTS = "latest.weights.h5"
+_METADATA = "training_metadata.json"
+_PENDING_WEIGHTS = "pending.weights.h5"
+_PENDING_METADATA = "training_metadata.json.pending"
+
+
+def _sha256(path):
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def recover_backup(backup_dir):
+    """Finishes or discards a backup commit that a crash interrupted; returns the epoch it resumes at.
+
+    A commit writes `pending.weights.h5`, then `training_metadata.json.pending` (epoch and weights
+    checksum), then renames both over `latest.weights.h5` and `training_metadata.json`. A complete
+    pending pair is rolled forward; a pending weights file without its metadata is incomplete and removed.
+    Backups written by plain `keras.callbacks.BackupAndRestore` (no checksum) are read as they are.
+
+    Returns:
+        The number of finished epochs the backup holds (0 when there is none).
+
+    Raises:
+        ValueError: if `latest.weights.h5` does not match the checksum its metadata recorded.
+    """
+    weights, metadata = os.path.join(backup_dir, _WEIGHTS), os.path.join(backup_dir, _METADATA)
+    pending_weights = os.path.join(backup_dir, _PENDING_WEIGHTS)
+    pending_metadata = os.path.join(backup_dir, _PENDING_METADATA)
+    pending = _read_metadata(pending_metadata, missing_ok=True, corrupt_ok=True)
+    if pending is not None:
+        if os.path.isfile(pending_weights) and _sha256(pending_weights) == pending.get("weights_sha256"):
+            os.replace(pending_weights, weights)
+        if os.path.isfile(weights) and _sha256(weights) == pending.get("weights_sha256"):
+            os.replace(pending_metadata, metadata)
+    for stale in (pending_weights, pending_metadata, pending_metadata + ".tmp"):
+        if os.path.exists(stale):
+            os.remove(stale)
+    state = _read_metadata(metadata, missing_ok=True)
+    if state is None:
+        return 0
+    expected = state.get("weights_sha256")
+    if expected is not None and (not os.path.isfile(weights) or _sha256(weights) != expected):
+        raise ValueError(
+            f"{weights} does not match the checksum recorded in {metadata} (changed or damaged after "
+            f"the backup of epoch {state.get('epoch')}); cannot resume from it."
+        )
+    return int(state.get("epoch", 0))
+
+
+def _read_metadata(path, missing_ok=False, corrupt_ok=False):
+    if missing_ok and not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            state = json.load(f)
+        if not isinstance(state, dict) or not isinstance(state.get("epoch", 0), int):
+            raise ValueError("expected an object with an integer 'epoch'")
+    except ValueError as error:
+        if corrupt_ok:
+            return None
+        raise ValueError(f"{path} is damaged ({error}); cannot resume from this backup.") from None
+    return state
+
+
+@keras.saving.register_keras_serializable(package="ctt_keras")
+class RunBackup(keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` whose every backup is committed atomically.
+
+    Keras writes `latest.weights.h5` in place and then `training_metadata.json`: a crash or a full
+    disk in between leaves weights and epoch that disagree (or a truncated weights file). This
+    callback keeps the same files and format (a plain `BackupAndRestore` can read them, and it
+    reads theirs) but writes the weights and the metadata (with the weights' SHA-256) under pending
+    names first and renames them into place; `recover_backup` completes or discards an interrupted
+    commit before restoring. Put it last among the callbacks: its commit is the end of an epoch.
+
+    Args:
+        backup_dir: Folder of the backup (used by no other callback).
+        save_freq: `"epoch"` or a number of batches, as in `BackupAndRestore`.
+        delete_checkpoint: Delete the backup when `fit` ends.
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=False):
+        super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint)
+
+    def on_train_begin(self, logs=None):
+        recover_backup(self.backup_dir)
+        # Keras keeps the epoch an earlier `fit` restored; without a backup this `fit` must start at its own.
+        if hasattr(self.model, "_initial_epoch"):
+            self.model._initial_epoch = None
+        super().on_train_begin(logs)
+
+    def _save_model(self):
+        from ctt_keras.training import run_dir
+
+        os.makedirs(self.backup_dir, exist_ok=True)
+        pending_weights = os.path.join(self.backup_dir, _PENDING_WEIGHTS)
+        pending_metadata = os.path.join(self.backup_dir, _PENDING_METADATA)
+        try:
+            self.model.save_weights(pending_weights, overwrite=True)
+            metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen,
+                        "weights_sha256": _sha256(pending_weights)}
+            run_dir.write_atomic(pending_metadata, json.dumps(metadata))
+        except BaseException:
+            for path in (pending_weights, pending_metadata):
+                if os.path.exists(path):
+                    os.remove(path)
+            raise
+        os.replace(pending_weights, os.path.join(self.backup_dir, _WEIGHTS))
+        os.replace(pending_metadata, os.path.join(self.backup_dir, _METADATA))
+        run_dir._sync_folder(self.backup_dir)
+
+    def get_config(self):
+        return {"backup_dir": self.backup_dir, "save_freq": self.save_freq,
+                "delete_checkpoint": self.delete_checkpoint}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="ctt_keras")
+class WeightsCheckpoint(keras.callbacks.Callback):
+    """Saves the weights at each epoch end, or when `monitor` improves, atomically and resumably.
+
+    Like `keras.callbacks.ModelCheckpoint(save_weights_only=True)`, with two differences that
+    matter for interrupted runs: the file is written beside its target and renamed into place
+    (a crash leaves the previous checkpoint, never a truncated one), and with `state_path` the
+    best value so far is kept per epoch, so a resumed run compares with the best of the whole
+    run instead of overwriting the best checkpoint with its first epoch.
+
+    Args:
+        filepath: Target file, ending in `.weights.h5`.
+        monitor: Quantity to watch (e.g. `"val_loss"`), or None to save every epoch.
+        mode: `"min"` or `"max"`: which direction is an improvement.
+        state_path: JSON file of the best value per epoch (resume), or None.
+    """
+
+    def __init__(self, filepath, monitor=None, mode="min", state_path=None):
+        super().__init__()
+        if not os.fspath(filepath).endswith(".weights.h5"):
+            raise ValueError(f"`filepath` must end in `.weights.h5`, got {filepath!r}.")
+        if mode not in ("min", "max"):
+            raise ValueError(f"`mode` must be 'min' or 'max', got {mode!r}.")
+        self.filepath, self.monitor, self.mode = os.fspath(filepath), monitor, mode
+        self.state_path = state_path
+        self.best = None
+        self._restored = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._restored or not self.state_path:
+            return
+        self._restored = True
+        from ctt_keras.training.schedules import load_epoch_state
+
+        state = load_epoch_state(self.state_path, epoch - 1)
+        if state is not None:
+            self.best = state["best"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = None if self.monitor is None else (logs or {}).get(self.monitor)
+        if self.monitor is None:
+            improved = True
+        elif current is None or not np.isfinite(float(current)):
+            improved = False
+        else:
+            current = float(current)
+            improved = (self.best is None or current < self.best if self.mode == "min"
+                        else self.best is None or current > self.best)
+        if improved:
+            self._save()
+            if current is not None:
+                self.best = current
+        if self.state_path:
+            from ctt_keras.training.schedules import save_epoch_state
+
+            save_epoch_state(self.state_path, epoch, {"best": self.best})
+
+    def _save(self):
+        folder, name = os.path.split(self.filepath)
+        pending = os.path.join(folder, "pending-" + name)
+        os.makedirs(folder or ".", exist_ok=True)
+        try:
+            self.model.save_weights(pending, overwrite=True)
+            os.replace(pending, self.filepath)
+        except BaseException:
+            if os.path.exists(pending):
+                os.remove(pending)
+            raise
+
+    def get_config(self):
+        return {"filepath": self.filepath, "monitor": self.monitor, "mode": self.mode,
+                "state_path": self.state_path}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="ctt_keras")
+class EpochHistory(keras.callbacks.CSVLogger):
+    """`keras.callbacks.CSVLogger(append=True)` that keeps one row per epoch across resumed runs.
+
+    When a run (re)starts at epoch `e`, rows of epochs `>= e` (written before an interruption, for
+    epochs whose backup never committed, or a half-written last line) are dropped first, through an
+    atomic rewrite; the rows of the finished epochs and the header stay as they were.
+
+    Args:
+        filename: The CSV file, e.g. `run_dir/history.csv`.
+    """
+
+    def __init__(self, filename, separator=","):
+        super().__init__(filename, separator=separator, append=True)
+        self._opened = False
+
+    def on_train_begin(self, logs=None):
+        # The epoch a resumed run starts at is known only once every callback has restored its state.
+        self._opened = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._opened:
+            return
+        self._opened = True
+        _drop_rows_from(self.filename, epoch, self.sep)
+        super().on_train_begin()
+
+    def get_config(self):
+        return {"filename": self.filename, "separator": self.sep}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _drop_rows_from(path, epoch, separator=","):
+    """Rewrites the CSV history `path` without rows of epochs `>= epoch` (and damaged lines)."""
+    if not os.path.isfile(path):
+        return
+    with open(path, newline="") as f:
+        lines = f.read().splitlines(keepends=True)
+    if not lines:
+        return
+    if not lines[0].endswith(("\n", "\r")):
+        lines.append("")  # a half-written header: start the file again
+        kept = []
+    else:
+        kept = [lines[0]]
+    for line in lines[1:] if kept else ():
+        first = line.split(separator, 1)[0].strip()
+        if first.isdigit() and int(first) < epoch and line.endswith(("\n", "\r")):
+            kept.append(line)
+    if kept != lines:
+        from ctt_keras.training import run_dir
+
+        run_dir.write_atomic(path, "".join(kept))

@@ -103,7 +103,8 @@ def train(config, command="ctt-train", program="ctt-train", log=None):
         log(f"wrote {run.metrics_md}, {run.curves_png}, {run.prediction_gif}")
     from ctt_keras import zoo
 
-    zoo.save_preset(final, run.preset, metadata=_json_safe(metadata), overwrite=True)
+    with training.replaced_directory(run.preset) as preset:  # a crash leaves the old preset, not half of one
+        zoo.save_preset(final, preset, metadata=_json_safe(metadata), overwrite=True)
     log(f"preset: {run.preset}")
     return run
 

@@ -5,7 +5,6 @@ of; a library user can call them directly with their own datasets (this module
 never builds data: it receives `tf.data` datasets or callables that make them).
 """
 
-import json
 import os
 import time
 import warnings
@@ -18,6 +17,7 @@ from ctt_keras.training import architecture
 from ctt_keras.training import callbacks as callbacks_lib
 from ctt_keras.training import images
 from ctt_keras.training import progress as progress_lib
+from ctt_keras.training import run_dir
 from ctt_keras.training import schedules
 
 # Derived from the models' constructors (`architecture.architecture_keys`), never listed by hand.
@@ -171,9 +171,10 @@ def training_callbacks(run, schedule_callbacks, validation_clips=None, context_f
                        monitor="val_loss", task_index=0):
     """The callbacks of a training run, in the order they must run.
 
-    Schedules first (they set the ratio/LR and add them to the logs), then
-    `StopOnNaN`, `BackupAndRestore` and `SeedStateBackup` (resume), best/last checkpoints, `CSVLogger`,
-    `TensorBoard` and `PredictionImages`. Workers other than the chief write
+    Schedules first (they set the ratio/LR and add them to the logs), then `StopOnNaN`,
+    `SeedStateBackup`, best/last checkpoints, `EpochHistory`, `TensorBoard`, `PredictionImages`,
+    and last `RunBackup`, whose commit ends the epoch (so a crash anywhere leaves a resumable
+    run: docs/reliability.md). Workers other than the chief write
     their backups under `run.path/workers/worker-<task_index>` (`backup_dir`) and no logs.
 
     Args:
@@ -192,18 +193,12 @@ def training_callbacks(run, schedule_callbacks, validation_clips=None, context_f
     backup = backup_dir(run, task_index, is_chief)
     os.makedirs(backup, exist_ok=True)
     seed_state = run.seed_state if is_chief else os.path.join(backup, "seed_state.json")
-    result = list(schedule_callbacks) + [
-        stop_on_nan,
-        keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False),
-        callbacks_lib.SeedStateBackup(seed_state),
-    ]
+    result = list(schedule_callbacks) + [stop_on_nan, callbacks_lib.SeedStateBackup(seed_state)]
     if is_chief:
         result += [
-            keras.callbacks.ModelCheckpoint(
-                run.best_weights, monitor=monitor, save_best_only=True, save_weights_only=True, verbose=0
-            ),
-            keras.callbacks.ModelCheckpoint(run.last_weights, save_weights_only=True, verbose=0),
-            keras.callbacks.CSVLogger(run.history, append=True),
+            callbacks_lib.WeightsCheckpoint(run.best_weights, monitor=monitor, state_path=run.best_state),
+            callbacks_lib.WeightsCheckpoint(run.last_weights),
+            callbacks_lib.EpochHistory(run.history),
             keras.callbacks.TensorBoard(run.tensorboard, write_graph=False, update_freq="epoch"),
         ]
         if validation_clips is not None:
@@ -213,16 +208,14 @@ def training_callbacks(run, schedule_callbacks, validation_clips=None, context_f
                     gif_path=os.path.join(run.path, "latest_validation.gif"),
                 )
             )
+    # Last: its atomic commit ends the epoch (callbacks_lib.RunBackup; docs/reliability.md).
+    result.append(callbacks_lib.RunBackup(backup))
     return result, stop_on_nan
 
 
 def backup_epoch(backup_dir):
     """The epoch a `BackupAndRestore` folder resumes at (0 when there is no backup)."""
-    path = os.path.join(backup_dir, "training_metadata.json")
-    if not os.path.isfile(path):
-        return 0
-    with open(path) as f:
-        return int(json.load(f).get("epoch", 0))
+    return callbacks_lib.recover_backup(backup_dir)
 
 
 def predict_clips(model, clips, context_frames, future_frames, batch_size=16, jit_compile=False,
@@ -339,13 +332,10 @@ def write_evaluation(results, json_path=None, markdown_path=None, png_path=None,
     from ctt_keras.metrics import markdown_table
 
     table = markdown_table(results)
-    if json_path:
-        data = {"results": results_to_json(results), **(extra or {})}
-        with open(json_path, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
+    if json_path:  # atomic: a crash leaves the previous file, never a truncated one
+        run_dir.write_json(json_path, {"results": results_to_json(results), **(extra or {})})
     if markdown_path:
-        with open(markdown_path, "w") as f:
-            f.write(table + "\n")
+        run_dir.write_atomic(markdown_path, table + "\n")
     if png_path:
         curves = {}
         for label, result in results.items():

@@ -1,4 +1,4 @@
-"""Scheduled-sampling and learning-rate schedules as Keras callbacks (SPEC §4).
+"""Scheduled-sampling and learning-rate schedules as Keras callbacks (the paper's training recipe).
 
 Each callback sets `model.sampling_ratio` and/or the optimizer's learning rate at
 the start of every epoch and adds both to the epoch logs (`sampling_ratio`,
@@ -15,6 +15,8 @@ import os
 
 import keras
 import numpy as np
+
+from ctt_keras.training import run_dir
 
 
 def _learning_rate(model):
@@ -45,8 +47,7 @@ def load_epoch_state(path, epoch):
     """
     if epoch < 0 or not os.path.isfile(path):
         return None
-    with open(path) as f:
-        history = json.load(f)
+    history = _read_history(path)
     state = history.get(str(epoch))
     if state is None:
         raise ValueError(
@@ -57,17 +58,28 @@ def load_epoch_state(path, epoch):
 
 
 def save_epoch_state(path, epoch, state):
-    """Records `state` as the state after `epoch` (dropping any later epochs) in a JSON history file."""
-    history = {}
-    if os.path.isfile(path):
-        with open(path) as f:
-            history = json.load(f)
+    """Records `state` as the state after `epoch` (dropping any later epochs) in a JSON history file.
+
+    The earlier epochs stay: written before the epoch's backup commits, the file then holds the
+    state of the epoch a resumed run restarts after, whether or not the commit happened. The file
+    is replaced atomically (`run_dir.write_atomic`): a crash leaves the old history or the new one.
+    """
+    history = _read_history(path) if os.path.isfile(path) else {}
     history = {k: v for k, v in history.items() if int(k) < epoch}
     history[str(epoch)] = state
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(history, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)
+    run_dir.write_atomic(path, json.dumps(history, indent=1, sort_keys=True))
+
+
+def _read_history(path):
+    try:
+        with open(path) as f:
+            history = json.load(f)
+        if not isinstance(history, dict) or not all(k.lstrip("-").isdigit() for k in history):
+            raise ValueError("not a {epoch: state} object")
+    except ValueError as error:
+        raise ValueError(f"{path} is not a per-epoch state history ({error}); cannot resume from it.") \
+            from None
+    return history
 
 
 class _EpochSchedule(keras.callbacks.Callback):
