@@ -6,7 +6,7 @@ from keras import ops
 
 @keras.saving.register_keras_serializable(package="ctt_keras")
 class L1L2Loss(keras.losses.Loss):
-    """`mean|y - p| + mean((y - p)^2)`: the official training objective (SPEC §4).
+    """`mean|y - p| + mean((y - p)^2)`: the official code's training objective.
 
     Both means run over every element (batch, time, pixels, channels), which the
     default `"sum_over_batch_size"` reduction of the element-wise sum gives.
