@@ -21,8 +21,11 @@ import sys
 FORMATS = ("tf_saved_model", "onnx", "litert")
 
 
-def _parse(argv):
-    parser = argparse.ArgumentParser(prog="ctt-export", description=__doc__.splitlines()[0])
+def _parser(prog="ctt-export"):
+    from ctt_keras.argument_validation import Range
+    from ctt_keras.cli._flags import add_number
+
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("preset", help="preset name (see ctt_keras.zoo.list()) or a preset folder")
     parser.add_argument("--out", type=pathlib.Path, required=True, help="model base folder (TF Serving)")
     weights = parser.add_mutually_exclusive_group()
@@ -34,17 +37,35 @@ def _parse(argv):
         default="tf_saved_model",
         help="tf_saved_model (TF Serving layout, default), onnx or litert",
     )
-    parser.add_argument("--context", type=int, default=None, help="context frames (default: the preset's)")
-    parser.add_argument("--future", type=int, default=None, help="predicted frames (default: the preset's)")
+    add_number(parser, "--context", Range(int, 1, 10_000), default=None,
+               help="context frames (default: the preset's)")
+    add_number(parser, "--future", Range(int, 1, 10_000), default=None,
+               help="predicted frames (default: the preset's)")
     parser.add_argument("--name", default=None, help="model name / folder (default: the preset's name)")
-    parser.add_argument("--version", type=int, default=1)
+    add_number(parser, "--version", Range(int, 1, None), default=1, help="TF Serving version folder (1)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing version folder")
-    return parser.parse_args(argv)
+    return parser
 
 
-def main(argv=None):
+def main(argv=None, prog="ctt-export"):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    args = _parse(argv)
+    parser = _parser(prog)
+    args = parser.parse_args(argv)
+    from ctt_keras.argument_validation import check_writable_folder
+
+    try:
+        check_writable_folder("--out", args.out)
+        if args.weights is not None and not os.path.isfile(args.weights):
+            raise FileNotFoundError(f"--weights {args.weights}: no such file")
+        if args.name is not None and (not args.name or os.sep in args.name or args.name in (".", "..")):
+            raise ValueError(f"--name must be a plain folder name, got {args.name!r}")
+        return _export(args)
+    except (ValueError, OSError, ImportError) as error:
+        # Bad presets, weights, shapes and output folders end as a message naming them (exit code 2).
+        parser.error(str(error))
+
+
+def _export(args):
     from ctt_keras import export, zoo
 
     folder = pathlib.Path(args.preset)
@@ -82,8 +103,6 @@ def _export_files(model, args, model_name, context, future):
     """ONNX (one file per signature) or LiteRT (one file) in OUT/<name>/<version>/, with the description."""
     from ctt_keras import export
 
-    if isinstance(args.version, bool) or args.version < 1:
-        raise ValueError(f"--version must be a positive int, got {args.version}")
     target = args.out / model_name / str(args.version)
     if target.exists() and any(target.iterdir()) and not args.overwrite:
         raise FileExistsError(
