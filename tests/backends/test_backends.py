@@ -152,7 +152,7 @@ def test_tensorflow_only_parts_say_what_they_need(worker):
     assert "needs TensorFlow" in str(worker["errors/tf_data"])
     assert "moving_mnist_arrays" in str(worker["errors/tf_data"])
     assert str(worker["errors/export"]).startswith(
-        "ImportError: ctt_keras.export (SavedModel export) needs TensorFlow"
+        "ImportError: ctt_keras.export (SavedModel, ONNX and LiteRT export) needs TensorFlow"
     )
     assert "needs the tensorflow Keras backend" in str(worker["errors/strategy"])
     assert f"active backend is '{worker['backend']}'" in str(worker["errors/strategy"])

@@ -112,19 +112,18 @@ def test_bad_float_values_are_refused_with_the_file_named(tmp_path, values, mess
 
 
 def test_train_cli_data_dir_trains_on_float_clips(tmp_path):
-    # What train.py --data-dir feeds the model from float files: the clips as stored, not black ones.
-    from tests.tools import helpers
+    # What ctt-train --data-dir feeds the model from float files: the clips as stored, not black ones.
+    from ctt_keras.pipelines import moving_mnist
+    from ctt_keras.training import data, run_config
 
-    train = helpers.load_tool("train")
     clips = {"train": _unit_frames(4, t=6, seed=0), "validation": _unit_frames(2, t=6, seed=1)}
-    for split, data in clips.items():
-        np.savez(tmp_path / f"{split}.npz", data=data)
-    config = train.resolve_config(["--data-dir", str(tmp_path), "--context-frames", "3",
-                                   "--future-frames", "3", "--validation-sequences", "2",
-                                   "--logdir", str(tmp_path / "runs")])
-    assert train.data_frame_shape(config) == (8, 8, 1)
-    np.testing.assert_array_equal(train.fixed_clips(config, "validation", 6, 2), clips["validation"])
-    streamed = next(iter(train.clip_dataset(config, "train", 6).batch(4))).numpy()
+    for split, values in clips.items():
+        np.savez(tmp_path / f"{split}.npz", data=values)
+    config = run_config.resolve({"data_dir": str(tmp_path), "context_frames": 3, "future_frames": 3,
+                                 "validation_sequences": 2, "logdir": str(tmp_path / "runs")})
+    assert tuple(moving_mnist.frame_shape(config)) == (8, 8, 1)
+    np.testing.assert_array_equal(data.fixed_clips(config, "validation", 6, 2), clips["validation"])
+    streamed = next(iter(data.clip_dataset(config, "train", 6).batch(4))).numpy()
     assert sorted(map(float, streamed.sum(axis=(1, 2, 3, 4)))) == pytest.approx(
         sorted(map(float, clips["train"].sum(axis=(1, 2, 3, 4)))), rel=1e-6)
 

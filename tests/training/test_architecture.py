@@ -16,7 +16,8 @@ def test_keys_are_the_models_own_and_rebuild_it(model_class, kwargs):
     model = model_class((8, 8, 3), **kwargs)
     keys = architecture.architecture_keys(model_class)
     config = model.get_config()
-    assert set(keys) <= set(config)
+    # `cell_options` is stored only when set (the shipped presets' config.json stay as they were).
+    assert set(keys) - set(config) <= {"cell_options"}
     assert not set(keys) & set(architecture.RUN_ARGUMENTS)
     # The architecture alone (plus the run's frame shape) rebuilds the same network.
     again = model_class((8, 8, 3), **architecture.architecture_of(model))
