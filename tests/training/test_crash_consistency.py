@@ -211,10 +211,12 @@ def test_each_failing_write_leaves_a_run_that_resumes_exactly(model, tmp_path, i
     start, events, reference = _reference(model, tmp_path, inject)
     epochs = _epoch_of_events(events)
     assert epochs[-1] == EPOCHS - 1
-    # Every kind of file is written in each epoch, so each failure point matters.
+    # Every kind of file is written in each epoch (the best weights when the loss improved), so each
+    # failure point matters.
     kinds = {path.split(os.sep)[-1] for (_, path), e in zip(events, epochs) if e == epoch}
-    assert {"schedule_state.json", "seed_state.json", "history.csv", "best_state.json", "best.weights.h5",
-            "last.weights.h5", "latest.weights.h5", "training_metadata.json"} <= kinds
+    assert {"schedule_state.json", "seed_state.json", "history.csv", "best_state.json", "last.weights.h5",
+            "latest.weights.h5", "training_metadata.json"} <= kinds
+    assert "best.weights.h5" in kinds or epoch > 0
     for fail_at in [i + 1 for i, e in enumerate(epochs) if e == epoch]:
         folder = tmp_path / f"fail-{fail_at}"
         _assign(model, start)
