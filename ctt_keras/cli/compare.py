@@ -70,6 +70,7 @@ def build_parser(prog="ctt-compare"):
     return p
 
 
+# Flag value -> the baseline's name in `ctt_keras.training.comparison.BASELINES`.
 _BASELINE_NAMES = {"black": "black frames", "copy_last": "copy last frame"}
 
 
@@ -140,8 +141,7 @@ def main(argv=None, prog="ctt-compare"):
         predictors[name] = model
         parameters[name] = model.count_params()
     for b in baselines:
-        predictors[_BASELINE_NAMES[b]] = getattr(comparison, {"black": "black_frames",
-                                                              "copy_last": "copy_last_frame"}[b])
+        predictors[_BASELINE_NAMES[b]] = comparison.BASELINES[_BASELINE_NAMES[b]]
     side = next((m.frame_shape[0] for m in predictors.values() if hasattr(m, "frame_shape")), 64)
     length = args.context + horizons[-1]
     dataset = moving_mnist.load("test", sequence_length=length, seed=args.seed, image_size=side)

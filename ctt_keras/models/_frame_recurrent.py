@@ -7,12 +7,11 @@ after a context (closed loop), and train under scheduled sampling through a
 non-trainable `sampling_ratio` variable. This module holds that machinery; the
 subclasses add what surrounds the stack (`step`) and their objective. Nothing
 here depends on a particular cell: states are whatever each cell's
-`get_initial_state` returns, labelled by its `state_roles`.
+`get_initial_state` returns, labelled by its `state_roles`. What users pass in is checked
+by `ctt_keras.models._inputs`.
 """
 
 import math
-import numbers
-import os
 
 import keras
 import numpy as np
@@ -20,6 +19,8 @@ from keras import ops
 
 from ctt_keras import devices
 from ctt_keras.layers import _common, registry
+from ctt_keras.models import _inputs
+from ctt_keras.models._inputs import check_frame_shape  # noqa: F401  (re-exported for the networks)
 
 #: The built-in cells (the registry may hold more: `ctt_keras.layers.cell_names()`).
 CELL_TYPES = ("convttlstm", "convlstm")
@@ -87,8 +88,8 @@ class FrameRecurrentModel(keras.Model):
                 f"kernel_size), got cell_options={cell_options!r}."
             )
         self.cell_options = dict(cell_options)
-        self.layers_per_block = _int_tuple("layers_per_block", layers_per_block)
-        self.hidden_channels = _int_tuple("hidden_channels", hidden_channels)
+        self.layers_per_block = _inputs._int_tuple("layers_per_block", layers_per_block)
+        self.hidden_channels = _inputs._int_tuple("hidden_channels", hidden_channels)
         if not self.layers_per_block or any(n < 1 for n in self.layers_per_block):
             raise ValueError(
                 f"`layers_per_block` must be a non-empty sequence of positive ints, got {layers_per_block!r}."
@@ -110,7 +111,7 @@ class FrameRecurrentModel(keras.Model):
                 )
         self.skip_stride = skip_stride
         self.kernel_size = _common.check_kernel_size(kernel_size)
-        self.order, self.steps, self.rank = (_plain_int(n, v) for n, v in (("order", order), ("steps", steps),
+        self.order, self.steps, self.rank = (_inputs._plain_int(n, v) for n, v in (("order", order), ("steps", steps),
                                                                              ("rank", rank)))
         self.context_frames = _common.check_positive_int("context_frames", context_frames)
         self.seed = seed
@@ -330,7 +331,7 @@ class FrameRecurrentModel(keras.Model):
             or all `context_frames + future_frames - 1` outputs if `return_all_steps`.
         """
         future_frames = _common.check_positive_int("future_frames", future_frames)
-        context = self._check_clip(_checked_frames(context, "context"), "context")
+        context = self._check_clip(_inputs._checked_frames(context, "context"), "context")
         num_context = context.shape[1]
         self._check_horizon(context, num_context + future_frames - 1, future_frames)
         outputs = self.rollout(context, num_context, num_context + future_frames - 1, training=False)
@@ -341,7 +342,7 @@ class FrameRecurrentModel(keras.Model):
 
         `clip` is checked and converted as `predict_frames`'s `context` is.
         """
-        clip = self._check_clip(_checked_frames(clip, "clip"), "clip", min_frames=2)
+        clip = self._check_clip(_inputs._checked_frames(clip, "clip"), "clip", min_frames=2)
         steps = clip.shape[1] - 1
         return self.rollout(clip[:, :-1], steps, steps)
 
@@ -375,13 +376,13 @@ class FrameRecurrentModel(keras.Model):
         raise NotImplementedError
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        y = _clip_target(x, y, y_pred)
+        y = _inputs._clip_target(x, y, y_pred)
         return super().compute_loss(
             x=x, y=self._targets(x, y, y_pred), y_pred=y_pred, sample_weight=sample_weight, training=training
         )
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        return super().compute_metrics(x, self._targets(x, _clip_target(x, y, y_pred), y_pred), y_pred,
+        return super().compute_metrics(x, self._targets(x, _inputs._clip_target(x, y, y_pred), y_pred), y_pred,
                                        sample_weight)
 
     # NumPy (and eager) inputs are checked once here, not per step in the compiled functions.
@@ -391,19 +392,19 @@ class FrameRecurrentModel(keras.Model):
         `y` may be omitted (the targets are the clip's own frames), or be a clip with as many
         frames as `x` (its frames the model predicts are the targets), or those frames alone.
         """
-        x = _checked_frames(x, "x")
-        y = self._frame_target(x, _checked_target(y, "y"), training=True)
+        x = _inputs._checked_frames(x, "x")
+        y = self._frame_target(x, _inputs._checked_target(y, "y"), training=True)
         if isinstance(validation_data, (tuple, list)) and validation_data:
-            val_x = _checked_frames(validation_data[0], "validation_data[0]")
-            val_y = [self._frame_target(val_x, _checked_target(v, "validation_data[1]"), training=False)
+            val_x = _inputs._checked_frames(validation_data[0], "validation_data[0]")
+            val_y = [self._frame_target(val_x, _inputs._checked_target(v, "validation_data[1]"), training=False)
                      for v in validation_data[1:2]]
             validation_data = (val_x, *val_y, *validation_data[2:])
         return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.evaluate`; NumPy clips are checked and converted as in `predict_frames`."""
-        x = _checked_frames(x, "x")
-        return super().evaluate(x, self._frame_target(x, _checked_target(y, "y"), training=False), *args,
+        x = _inputs._checked_frames(x, "x")
+        return super().evaluate(x, self._frame_target(x, _inputs._checked_target(y, "y"), training=False), *args,
                                 **kwargs)
 
     def _frame_target(self, x, y, training):
@@ -412,17 +413,17 @@ class FrameRecurrentModel(keras.Model):
         The slicing itself happens in `compute_loss`, per use: a clip target serves both the training
         steps and the evaluation of `validation_split`/`validation_data`.
         """
-        x_values, y_values = _concrete(x), _concrete(y)
+        x_values, y_values = _inputs._concrete(x), _inputs._concrete(y)
         if x_values is None or y_values is None or x_values.ndim != 5 or y_values.ndim != 5:
             return y
         frames = x_values.shape[1]
         predicted = frames - 1 if training else frames - self.context_frames
-        _clip_target(x_values, y_values, np.empty((0, predicted)))
+        _inputs._clip_target(x_values, y_values, np.empty((0, predicted)))
         return y
 
     def predict(self, x, *args, **kwargs):
         """`keras.Model.predict`; NumPy clips are checked and converted as in `predict_frames`."""
-        return super().predict(_checked_frames(x, "x"), *args, **kwargs)
+        return super().predict(_inputs._checked_frames(x, "x"), *args, **kwargs)
 
     def load_weights(self, filepath, *args, **kwargs):
         """`keras.Model.load_weights`, refusing a file whose weights hold NaN or infinite values."""
@@ -463,7 +464,7 @@ class FrameRecurrentModel(keras.Model):
         if batch is None:
             return
         estimate = batch * steps * math.prod(self.frame_shape) * 4  # float32 outputs, kept until stacked
-        available = _physical_memory()
+        available = _inputs._physical_memory()
         if available and 2 * estimate > available:
             raise ValueError(
                 f"`future_frames={future_frames}` for a batch of {batch} needs about "
@@ -514,131 +515,3 @@ class FrameRecurrentModel(keras.Model):
         config = dict(config)
         config.pop("trainable", None)
         return cls(**config)
-
-
-def check_frame_shape(frame_shape):
-    """`frame_shape` as a tuple of three positive ints, else a ValueError naming it."""
-    try:
-        shape = tuple(_common.check_int("frame_shape", d) for d in frame_shape)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"`frame_shape` must be three positive integers (height, width, channels), "
-            f"got {frame_shape!r}."
-        ) from None
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"`frame_shape` must be three positive ints (height, width, channels), got {frame_shape!r}.")
-    return shape
-
-
-def _int_tuple(name, values):
-    try:
-        return tuple(_common.check_int(name, v) for v in values)
-    except (TypeError, ValueError):
-        raise ValueError(f"`{name}` must be a sequence of positive integers, got {name}={values!r}.") \
-            from None
-
-
-def _plain_int(name, value):
-    # NumPy integers become ints (configs are JSON); the cells validate these (ConvLSTM ignores them).
-    return _common.check_int(name, value) if isinstance(value, numbers.Number) else value
-
-
-def _physical_memory():
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def _concrete(x):
-    """`x` as a NumPy array when its values are at hand (NumPy, lists, eager tensors), else None (traced)."""
-    if isinstance(x, np.ndarray):
-        return x
-    if isinstance(x, (list, tuple)):
-        return np.asarray(x)
-    if not ops.is_tensor(x):
-        return None
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return x.numpy() if tf.executing_eagerly() and hasattr(x, "numpy") else None
-    if backend == "jax":
-        import jax
-
-        return None if isinstance(x, jax.core.Tracer) else np.asarray(x)
-    if backend == "torch":
-        return x.detach().cpu().numpy()
-    return None
-
-
-def _checked_frames(frames, name):
-    """Frames a user passed: uint8 pixels divided by 255; NaN/inf or values outside [0, 1] refused.
-
-    Symbolic and traced tensors, datasets and generators pass unchanged (nothing is checked per step
-    inside compiled functions); NumPy arrays and eager tensors are scanned once, in bounded chunks.
-    """
-    values = _concrete(frames)
-    if values is None:
-        return frames
-    if values.dtype == np.uint8:
-        return values.astype("float32") / np.float32(255.0)
-    if values.dtype.kind not in "f":
-        raise ValueError(
-            f"`{name}` has dtype {values.dtype} (shape {values.shape}); frames are floats in [0, 1] or uint8 "
-            "pixels 0..255 (divided by 255)."
-        )
-    low, high, nonfinite, outside = np.inf, -np.inf, 0, 0
-    flat = values.reshape(-1)
-    for begin in range(0, flat.size, 1 << 22):
-        chunk = flat[begin : begin + (1 << 22)]
-        finite = np.isfinite(chunk)
-        count = int(np.count_nonzero(finite))
-        nonfinite += chunk.size - count
-        if count < chunk.size:
-            chunk = chunk[finite]
-        if chunk.size:
-            low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
-            outside += int(np.count_nonzero((chunk < 0) | (chunk > 1)))
-    if nonfinite:
-        raise ValueError(
-            f"`{name}` holds {nonfinite} NaN or infinite values out of {values.size} (shape {values.shape}); "
-            "frames must be finite, in [0, 1]."
-        )
-    if outside:
-        hint = " (0..255 pixels? divide by 255, or pass uint8)" if high > 1.5 else " (np.clip(x, 0, 1)?)"
-        raise ValueError(
-            f"`{name}` has {outside} of {values.size} values outside [0, 1] (range found "
-            f"[{low:g}, {high:g}], shape {values.shape}); frames must be in [0, 1]{hint}."
-        )
-    return frames
-
-
-def _checked_target(y, name):
-    """A frame target (5-D) is checked like frames; labels and other targets pass unchanged."""
-    values = _concrete(y)
-    if values is None or values.ndim != 5:
-        return y
-    return _checked_frames(y, name)
-
-
-def _clip_target(x, y, y_pred):
-    """`y` given as a whole clip (as many frames as `x`): the frames the model predicts, its last ones.
-
-    Works on NumPy arrays (checked eagerly by `fit`/`evaluate`) and on traced tensors (static shapes
-    only: no op is added but a slice). A time axis left unknown by retracing is sliced the same way,
-    which leaves a `y` of just the predicted frames unchanged.
-    """
-    if y is None or isinstance(y, dict) or isinstance(y_pred, dict) or len(getattr(y, "shape", ())) != 5:
-        return y
-    y_frames, x_frames, predicted = y.shape[1], x.shape[1], y_pred.shape[1]
-    if predicted is None or y_frames == predicted:
-        return y
-    if y_frames is None or y_frames == x_frames:
-        return y[:, -predicted:]
-    raise ValueError(
-        f"`y` has {y_frames} frames (shape {tuple(y.shape)}) but the model predicts {predicted} frames of "
-        f"the {x_frames}-frame clips in `x`. Pass no `y` (the targets are the clips' own frames), the clips "
-        f"themselves, or the {predicted} frames that follow (training: frames 1..T-1; evaluation: the frames "
-        "after context_frames)."
-    )

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ctt_keras.models import VideoPredictor
-from ctt_keras.models import _frame_recurrent
+from ctt_keras.models import _inputs
 
 TINY = dict(layers_per_block=(1,), hidden_channels=(4,), skip_stride=None, kernel_size=3, rank=2)
 
@@ -114,7 +114,7 @@ def test_prediction_horizon_is_bounded_before_anything_runs(model, monkeypatch):
     with pytest.raises(ValueError, match=r"`future_frames=1000000000` exceeds the limit of 10000 frames"):
         model.predict_frames(context, 10**9)
     # The outputs of 8,000 frames of 8x8 for one clip: 8,001 steps x 256 bytes, about 2 MB; a 1 MB machine:
-    monkeypatch.setattr(_frame_recurrent, "_physical_memory", lambda: 2**20)
+    monkeypatch.setattr(_inputs, "_physical_memory", lambda: 2**20)
     with pytest.raises(ValueError, match=r"`future_frames=8000` for a batch of 1 needs about 0\.0 GiB .* "
                                          r"this machine's 0\.0 GiB"):
         model.predict_frames(context, 8000)
