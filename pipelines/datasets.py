@@ -21,6 +21,10 @@ The surface of a dataset module (see `moving_mnist`, `kth`, `ssv2`):
     clips(config, split, clip_length)
                          an unbatched `tf.data.Dataset` of one split: "train" is endless and seeded,
                          "validation" and "test" are fixed and in a fixed order.
+    py_dataset(config, split, clip_length, batch_size)
+                         optional: batches of the same clips as a `keras.utils.PyDataset` (no TensorFlow), or
+                         None for settings only tf.data reads. Training on the JAX or PyTorch backend uses it
+                         and falls back to `clips` (which needs TensorFlow installed) where it is missing.
     metadata(config)     what a preset trained on it records in metadata.json (a dict).
     options_from_metadata(metadata)
                          the settings a preset's metadata.json recorded (to evaluate it the same way).
@@ -74,13 +78,39 @@ def get(name):
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
     module = DATASETS[name]
-    return importlib.import_module(module if "." in module else f"{__package__}.{module}")
+    try:
+        return importlib.import_module(module if "." in module else f"{__package__}.{module}")
+    except ModuleNotFoundError as error:
+        if error.name not in _TENSORFLOW_MODULES:
+            raise
+        raise ImportError(
+            f"--dataset {name} is read with {error.name}, which is not installed (pip install tensorflow-cpu "
+            "tensorflow-datasets). Without TensorFlow, train on generated Moving-MNIST (--dataset "
+            "moving_mnist, no --data-dir)") from error
+
+
+# What a dataset module may need that a JAX or PyTorch installation lacks.
+_TENSORFLOW_MODULES = ("tensorflow", "tensorflow_datasets")
+
+
+def available(name):
+    """Whether dataset `name`'s module imports here (kth and ssv2 need TensorFlow and TFDS)."""
+    try:
+        get(name)
+    except ImportError:
+        return False
+    return True
 
 
 def options():
-    """Every dataset's `OPTIONS`: a dict option name -> `(dataset name, Option)`, in table order."""
+    """Every dataset's `OPTIONS`: a dict option name -> `(dataset name, Option)`, in table order.
+
+    Datasets whose module needs TensorFlow where it is not installed contribute none (`available`).
+    """
     found = {}
     for name in DATASETS:
+        if not available(name):
+            continue
         for option in get(name).OPTIONS:
             if option.name in found:
                 raise ValueError(f"datasets {found[option.name][0]} and {name} both declare option "

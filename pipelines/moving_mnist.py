@@ -307,6 +307,22 @@ def clips(config, split, clip_length):
     return dataset
 
 
+def py_dataset(config, split, clip_length, batch_size):
+    """Batches of one split without TensorFlow (see `pipelines.datasets`), or None where only tf.data reads it.
+
+    Generated clips (no `data_dir`): a `moving_mnist_arrays.MovingMNIST`, batch `i` holding clips
+    `i * batch_size ...` of `clips(config, split, clip_length)`, the same values in the same order. Files in
+    `--data-dir` are read by tf.data only (its seeded shuffle of the train split has no NumPy twin): None.
+    """
+    if config.get("data_dir") is not None:
+        return None
+    from . import moving_mnist_arrays
+
+    side = datasets.frame_side(config, DEFAULT_IMAGE_SIZE)
+    return moving_mnist_arrays.MovingMNIST(split, batch_size=batch_size, sequence_length=clip_length,
+                                           seed=int(config["seed"]), image_size=side)
+
+
 def metadata(config):
     return {}
 

@@ -13,6 +13,8 @@ docs/training.md for every flag, the run folder and resuming, docs/activity.md f
     ctt-train                                               # demo: a small network from scratch
     ctt-train --recipe paper --strategy mirrored
     ctt-train --strategy mirrored --cpu-replicas 2 --steps-per-epoch 10
+    ctt-train --backend jax                                 # the same run on JAX (no TensorFlow needed)
+    ctt-train --backend jax --strategy data_parallel        # keras.distribution.DataParallel, all devices
     ctt-train --resume --name demo                          # continue a killed run
     ctt-train --dataset ssv2 --data-dir ~/tensorflow_datasets --manual-dir ~/ssv2 --recipe paper
 """
@@ -62,9 +64,16 @@ def build_parser(prog="ctt-train"):
     g.add_argument("--output-sigmoid", action="store_true", help="sigmoid on the output frames")
     g.add_argument("--encoder-channels", help="ssv2: channels of the stride-2 encoder convs (32,64)")
     g.add_argument("--classifier-channels", help="ssv2: channels of the classifier convs (64,128), or none")
+    from ctt_keras.training import backends
+
     g = p.add_argument_group("devices")
-    g.add_argument("--strategy", choices=("default", "mirrored", "multi_worker"))
-    _number(g, "--cpu-replicas", help="mirrored over N logical CPU devices")
+    g.add_argument("--backend", choices=tuple(backends.STRATEGIES),
+                   help="Keras backend (default: KERAS_BACKEND's, i.e. Keras' own default); a resumed run may "
+                        "continue on another one")
+    g.add_argument("--strategy", choices=backends.STRATEGY_CHOICES,
+                   help="tensorflow: default, mirrored, multi_worker; jax: default, data_parallel; "
+                        "torch: default")
+    _number(g, "--cpu-replicas", help="mirrored / data_parallel over N CPU devices")
     g.add_argument("--mixed-precision", choices=("auto", "off", "mixed_float16", "mixed_bfloat16"))
     g.add_argument("--jit-compile", choices=("auto", "on", "off"))
     g = p.add_argument_group("optimisation")
@@ -125,7 +134,6 @@ def main(argv=None, prog="ctt-train", command=None):
         command: How the command is recorded in config.json (default: `prog`).
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     parser = build_parser(prog)
     explicit = vars(parser.parse_args(argv))
     from ctt_keras import training
@@ -136,6 +144,8 @@ def main(argv=None, prog="ctt-train", command=None):
     except run_config.ConfigError as error:
         parser.error(str(error))
     recorded = " ".join([command or prog] + list(sys.argv[1:] if argv is None else argv))
+    if _needs_own_process(config):
+        return _run_on_backend(config, argv, prog, command or prog)
     try:
         experiment.train(config, command=recorded, program=(command or prog).split()[-1])
     except run_config.ConfigError as error:
@@ -148,6 +158,51 @@ def main(argv=None, prog="ctt-train", command=None):
         # The backup of the last finished epoch is kept: --resume (with other flags) continues from it.
         raise SystemExit(f"\n{prog}: error: {error}") from None
     return 0
+
+
+def _needs_own_process(config):
+    """Whether the run's backend differs from the one Keras was imported with (or JAX lacks CPU devices)."""
+    import keras
+
+    backend = config["backend"]
+    if keras.backend.backend() != backend:
+        return True
+    if backend == "jax" and config["cpu_replicas"]:
+        import jax
+
+        return len(jax.devices("cpu")) < config["cpu_replicas"]  # JAX reads XLA_FLAGS when it starts
+    return False
+
+
+def _run_on_backend(config, argv, prog, command):
+    """Runs this command again in a process whose Keras runs on the run's backend; returns its exit code.
+
+    Keras fixes its backend when it is first imported (here: before the flags were read). A command-line
+    call is replaced by the new process (same process id, signals and exit code); a call from Python waits
+    for it.
+    """
+    from ctt_keras.training import backends
+
+    backend = config["backend"]
+    env = backends.child_environment(backend, config["cpu_replicas"])
+    env["CTT_KERAS_BACKEND_CHILD"] = "1"
+    if os.environ.get("CTT_KERAS_BACKEND_CHILD"):  # never loop: the child must run on the backend
+        import keras
+
+        print(f"{prog}: error: --backend {backend}: Keras runs on {keras.backend.backend()!r} although "
+              f"KERAS_BACKEND={backend} was set; is {backend} installed?", file=sys.stderr)
+        return 2
+    args = list(sys.argv[1:] if argv is None else argv)
+    code = ("import sys; from ctt_keras.cli.train import main; "
+            f"sys.exit(main(sys.argv[1:], prog={prog!r}, command={command!r}))")
+    child = [sys.executable, "-c", code] + args
+    if argv is None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, child, env)
+    import subprocess
+
+    return subprocess.call(child, env=env)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,13 @@
-"""A whole training run from its settings: data, network, fit, evaluation and preset (TensorFlow).
+"""A whole training run from its settings: data, network, fit, evaluation and preset (any Keras backend).
 
 `train(config)` is what `ctt-train` / `tools/train.py` run after parsing flags (`run_config.resolve`): it
 sets up devices and precision, reads the dataset through `ctt_keras.pipelines.datasets`, builds the network
 its task needs, trains it with the paper's schedules, resumably, in a run folder (`RunDirectory`), evaluates
 the best checkpoint and saves it as a preset. A library user can call it with a dict of settings.
+
+`config["backend"]` must be the backend Keras runs on in this process (`ctt-train --backend` starts the
+process with it); what differs per backend (strategies, data, compiled rollouts) is in
+`ctt_keras.training.backends`.
 """
 
 import json
@@ -35,19 +39,41 @@ def train(config, command="ctt-train", program="ctt-train", log=None):
         ctt_keras.training.NonFiniteLossError: The loss diverged (the last epoch's backup is kept).
     """
     from ctt_keras import training
+    from ctt_keras.training import backends
 
     log = log or _print
-    # Logical CPU devices must exist before TensorFlow initialises its devices.
-    if config["cpu_replicas"]:
-        training.configure_cpu_replicas(config["cpu_replicas"])
     import keras
 
+    config = {**config, "backend": config.get("backend") or keras.backend.backend()}
+    backend = config["backend"]
+    # Logical CPU devices must exist before TensorFlow initialises its devices.
+    if config["cpu_replicas"] and backend == "tensorflow":
+        training.configure_cpu_replicas(config["cpu_replicas"])
+
     # The strategy next: MultiWorkerMirroredStrategy must configure collectives before any TensorFlow op.
-    strategy = training.make_strategy(config["strategy"], config["cpu_replicas"])
+    try:
+        strategy = backends.make_distribution(backend, config["strategy"], config["cpu_replicas"])
+    except (RuntimeError, ValueError) as error:
+        raise run_config.ConfigError(str(error)) from None
+    if not isinstance(strategy, backends.KerasDistribution):
+        return _train(config, strategy, command, program, log)
+    strategy.activate()  # JAX's DataParallel splits every batch of `fit` over the devices
+    try:
+        return _train(config, strategy, command, program, log)
+    finally:
+        strategy.deactivate()
+
+
+def _train(config, strategy, command, program, log):
+    import keras
+
+    from ctt_keras import training
+
     keras.utils.set_random_seed(config["seed"])
     policy = training.resolve_mixed_precision(config["mixed_precision"])
     jit = training.resolve_jit_compile(config["jit_compile"])
-    task_index, num_workers, is_chief = training.worker_info(strategy)
+    task_index, num_workers, is_chief = (training.worker_info(strategy) if _backend(config) == "tensorflow"
+                                         else (0, 1, True))
     previous_policy = keras.mixed_precision.global_policy()
     try:
         setup = _set_up(config, strategy, policy, jit, task_index, is_chief)
@@ -56,7 +82,7 @@ def train(config, command="ctt-train", program="ctt-train", log=None):
     except BaseException as error:
         # A run that never started leaves the process as it found it (the network is built under `policy`).
         keras.mixed_precision.set_global_policy(previous_policy)
-        if isinstance(error, (ValueError, OSError)) and not isinstance(
+        if isinstance(error, (ValueError, OSError, ImportError)) and not isinstance(
                 error, (run_config.ConfigError, SetupError)):
             raise SetupError(str(error)) from None
         raise
@@ -97,7 +123,8 @@ def train(config, command="ctt-train", program="ctt-train", log=None):
             evaluation.output_paths(run.path), convention=config["convention"], batch_size=batch,
             extra={"training_seconds": timer.seconds}, progress=progress,
             baselines=bool(config.get("eval_baselines")), name=config["name"])
-        training.log_curves(run.tensorboard, results)
+        if _tensorboard(config):
+            training.log_curves(run.tensorboard, results)
         metadata["metrics"] = evaluation.predictor_summary(results, "test", count, config["convention"])
         log(table)
         log(f"wrote {run.metrics_md}, {run.curves_png}, {run.prediction_gif}")
@@ -115,14 +142,13 @@ def _prepare_run(config, setup, strategy, policy, jit, num_workers, task_index, 
 
     from ctt_keras import training
 
+    from ctt_keras.training import backends
+
     model, run, backup = setup["model"], setup["run"], setup["backup"]
-    strategy_name = type(strategy).__name__
-    readable = {"_DefaultDistributionStrategy": "one device",
-                "CollectiveAllReduceStrategy": "MultiWorkerMirroredStrategy"}
-    strategy_name = readable.get(strategy_name, strategy_name)
+    strategy_name = backends.strategy_name(strategy)
     replicas = strategy.num_replicas_in_sync
     resolved = {
-        "flags": config, "policy": policy, "jit_compile": jit, "strategy": strategy_name,
+        "flags": config, "backend": keras.backend.backend(), "policy": policy, "jit_compile": jit, "strategy": strategy_name,
         "replicas": replicas, "workers": num_workers, "frame_shape": list(setup["frame_shape"]),
         "architecture": training.architecture_of(model), "parameters": model.count_params(),
         "keras": keras.__version__, "command": command,
@@ -131,7 +157,8 @@ def _prepare_run(config, setup, strategy, policy, jit, num_workers, task_index, 
         run.write_config(resolved)
     initial_epoch = setup["initial_epoch"]
     log(f"run {run.path}: {resolved['architecture']['cell']} {resolved['parameters']:,} parameters, "
-        f"policy {policy}, XLA {'on' if jit else 'off'}, {strategy_name} x{replicas}, "
+        f"backend {resolved['backend']}, policy {policy}, XLA {'on' if jit else 'off'}, "
+        f"{strategy_name} x{replicas}, "
         f"global batch {config['batch_size']}"
         + (f", resuming at epoch {initial_epoch + 1}" if initial_epoch else ""))
 
@@ -147,14 +174,15 @@ def _prepare_run(config, setup, strategy, policy, jit, num_workers, task_index, 
     callbacks, _ = training.training_callbacks(
         run, schedule, validation_clips=setup["preview"], context_frames=int(config["context_frames"]),
         is_chief=is_chief, monitor="val_loss" if setup["validation"] is not None else "loss",
-        task_index=task_index)
+        task_index=task_index, tensorboard=_tensorboard(config))
+    if is_chief and not _tensorboard(config):
+        log("no TensorBoard logs: they need TensorFlow installed (history.csv and the GIFs are written)")
     return run, callbacks, resolved
 
 
 def _set_up(config, strategy, policy, jit, task_index, is_chief):
     """Data, starting weights and the network, checked before anything is written; then the run folder."""
     import keras
-    import tensorflow as tf
 
     from ctt_keras import training
 
@@ -165,6 +193,14 @@ def _set_up(config, strategy, policy, jit, task_index, is_chief):
     if batch % replicas:
         raise ValueError(f"--batch-size {batch} (global) does not split over {replicas} replicas")
     module = data.dataset_module(config)
+    if _backend(config) != "tensorflow" and data.py_dataset_of(config, "train", clip_length, batch) is None:
+        from ctt_keras import devices
+
+        # Only tf.data reads these settings: say so before reading anything.
+        devices.require_tensorflow(
+            f"--dataset {config['dataset']}{' with --data-dir' if config.get('data_dir') else ''} on "
+            f"--backend {_backend(config)} (read by tf.data)",
+            "generated Moving-MNIST (--dataset moving_mnist without --data-dir)")
     backup = training.backup_dir(training.RunDirectory(os.path.join(config["logdir"], config["name"])),
                                  task_index, is_chief)
     initial_epoch = training.backup_epoch(backup) if config["resume"] else 0
@@ -185,23 +221,14 @@ def _set_up(config, strategy, policy, jit, task_index, is_chief):
         evaluation.check_model_for(start, config["dataset"], classes)
 
     val_count = (int(config["validation_sequences"]) // batch) * batch
-    validation = preview = None
-    if val_count and classes is not None:
-        # Streamed (a few thousand RGB clips do not fit in memory); the first clips preview the predictions.
-        val_stream = data.clip_dataset(config, "validation", clip_length, num_sequences=val_count)
-        preview = next(iter(val_stream.batch(4)))[0].numpy()
-        validation = training.batch_for_strategy(val_stream, strategy, batch)
-    elif val_count:
-        val_clips = data.fixed_clips(config, "validation", clip_length, val_count)
-        preview = val_clips[:4]
-        validation = training.batch_for_strategy(tf.data.Dataset.from_tensor_slices(val_clips), strategy,
-                                                 batch)
     skip = initial_epoch * steps * batch  # resuming: the stream continues after the finished epochs
-    train_data = training.distribute_clips(
-        strategy, lambda: data.clip_dataset(config, "train", clip_length, skip=skip), batch)
-    spec = getattr(train_data, "element_spec", None)
-    spec_shape = getattr(spec[0] if isinstance(spec, tuple) else spec, "shape", None)
-    train_shape = tuple(spec_shape[2:]) if spec_shape is not None else None
+    if _backend(config) == "tensorflow":
+        validation, preview, train_data = _tf_data(config, strategy, clip_length, batch, val_count, skip,
+                                                   classes)
+    else:
+        validation, preview, train_data = _any_backend_data(config, clip_length, batch, val_count, skip,
+                                                            classes)
+    train_shape = _frame_shape_of(train_data)
     preview_shape = preview.shape[2:] if preview is not None else None
     for what, shape in (("validation", preview_shape), ("train", train_shape)):
         if shape is not None and None not in shape and tuple(shape) != tuple(frame_shape):
@@ -220,6 +247,69 @@ def _set_up(config, strategy, policy, jit, task_index, is_chief):
             shutil.rmtree(scratch)
     return {"model": model, "run": run, "backup": backup, "frame_shape": frame_shape, "classes": classes,
             "validation": validation, "preview": preview, "train": train_data, "initial_epoch": initial_epoch}
+
+
+def _tf_data(config, strategy, clip_length, batch, val_count, skip, classes):
+    """`(validation, preview clips, train)` as tf.data datasets distributed by the `tf.distribute` strategy."""
+    import tensorflow as tf
+
+    from ctt_keras import training
+
+    validation = preview = None
+    if val_count and classes is not None:
+        # Streamed (a few thousand RGB clips do not fit in memory); the first clips preview the predictions.
+        val_stream = data.clip_dataset(config, "validation", clip_length, num_sequences=val_count)
+        preview = next(iter(val_stream.batch(4)))[0].numpy()
+        validation = training.batch_for_strategy(val_stream, strategy, batch)
+    elif val_count:
+        val_clips = data.fixed_clips(config, "validation", clip_length, val_count)
+        preview = val_clips[:4]
+        validation = training.batch_for_strategy(tf.data.Dataset.from_tensor_slices(val_clips), strategy,
+                                                 batch)
+    train_data = training.distribute_clips(
+        strategy, lambda: data.clip_dataset(config, "train", clip_length, skip=skip), batch)
+    return validation, preview, train_data
+
+
+def _any_backend_data(config, clip_length, batch, val_count, skip, classes):
+    """`(validation, preview clips, train)` for JAX and PyTorch: the dataset's `PyDataset` (or tf.data).
+
+    The same clips, batches and order as `_tf_data` on one device; Keras' distribution (JAX) splits each
+    global batch over the devices.
+    """
+    import numpy as np
+
+    validation = preview = None
+    if val_count:
+        validation = data.batches(config, "validation", clip_length, batch, num_sequences=val_count)
+        first = validation[0] if hasattr(validation, "num_batches") else next(iter(validation))
+        first = first[0] if isinstance(first, tuple) else first
+        preview = np.asarray(first)[:4]
+    train_data = data.batches(config, "train", clip_length, batch, skip=skip)
+    return validation, preview, train_data
+
+
+def _frame_shape_of(train_data):
+    """The frame shape of a train dataset's clips (from a tf.data spec or a PyDataset's first batch)."""
+    if hasattr(train_data, "num_batches") and hasattr(train_data, "__getitem__"):
+        import numpy as np
+
+        return tuple(np.shape(train_data[0])[2:])
+    spec = getattr(train_data, "element_spec", None)
+    spec_shape = getattr(spec[0] if isinstance(spec, tuple) else spec, "shape", None)
+    return tuple(spec_shape[2:]) if spec_shape is not None else None
+
+
+def _backend(config):
+    return config["backend"]
+
+
+def _tensorboard(config):
+    """Whether the run writes TensorBoard logs (they need TensorFlow; JAX/PyTorch runs write them when it is
+    installed)."""
+    from ctt_keras.training import backends
+
+    return _backend(config) == "tensorflow" or backends.tensorflow_installed()
 
 
 def _build(config, start, frame_shape, num_classes, jit):

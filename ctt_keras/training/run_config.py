@@ -36,7 +36,7 @@ RECIPES = {
 # Defaults of every run (the datasets' own options are added from their modules).
 DEFAULTS = dict(
     recipe="demo", dataset="moving_mnist", data_dir=None, image_size=None, model="convttlstm", preset=None,
-    weights=None, output_sigmoid=False, patch_size=1, sampling_end_epoch=None,
+    weights=None, output_sigmoid=False, patch_size=1, sampling_end_epoch=None, backend=None,
     strategy="default", cpu_replicas=None, mixed_precision="auto",
     jit_compile="auto", batch_size=8, learning_rate=1e-3, clip_norm=None, context_frames=10, future_frames=10,
     sampling_decay=4e-3, min_delta=0.0, lr_decay=0.98, lr_decay_every=5, seed=0, logdir="runs", name=None,
@@ -45,10 +45,12 @@ DEFAULTS = dict(
 )
 # Settings of one task only (the recognizer's loss weight).
 TASK_ONLY = {"prediction_weight": "recognition"}
-# Settings that may differ when resuming a run (everything else must match its config.json).
+# Settings that may differ when resuming a run (everything else must match its config.json). A run may
+# continue on another backend: its backup (weights, optimizer, schedule and generator states) is the same
+# on every backend (docs/training.md, "Backends").
 RESUME_MAY_CHANGE = {
     "epochs", "resume", "logdir", "name", "verbose", "eval_sequences", "eval_future", "convention",
-    "eval_baselines",
+    "eval_baselines", "backend",
 }
 # The allowed values of the numeric settings (the command line checks its flags against the same table).
 RANGES = {
@@ -81,7 +83,7 @@ def resolve(explicit):
         return _resolve(explicit)
     except ConfigError:
         raise
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, ImportError) as error:  # ImportError: a dataset needs TensorFlow
         raise ConfigError(str(error)) from None
 
 
@@ -117,6 +119,10 @@ def _resolve(explicit):
                                           for k, (old, new) in conflicts.items()))
         config = {**previous, **{k: v for k, v in explicit.items() if k in RESUME_MAY_CHANGE}}
         _check_resumable(stored, config)
+    if not config.get("backend"):  # not given: the backend Keras runs on (KERAS_BACKEND)
+        import keras
+
+        config["backend"] = keras.backend.backend()
     validate(config)
     return config
 
@@ -207,9 +213,13 @@ def _validate(config):
             value_range.check(_flag(name), config[name])
     if config.get("sampling_end_epoch") is not None and config["schedule"] != "linear":
         raise ValueError("--sampling-end-epoch applies to --schedule linear")
+    from ctt_keras.training import backends
+
+    import keras
+
+    backends.check_strategy(config.get("backend") or keras.backend.backend(), config["strategy"],
+                            config["cpu_replicas"])
     if config["cpu_replicas"] is not None:
-        if config["strategy"] != "mirrored":
-            raise ValueError("--cpu-replicas needs --strategy mirrored")
         if config["batch_size"] % config["cpu_replicas"]:
             raise ValueError(f"--batch-size {config['batch_size']} (global) does not split over "
                              f"--cpu-replicas {config['cpu_replicas']}")

@@ -2,7 +2,7 @@
 
 The pieces `tools/train.py`, `tools/evaluate.py` and `tools/predict.py` are made
 of; a library user can call them directly with their own datasets (this module
-never builds data: it receives `tf.data` datasets or callables that make them).
+never builds data: it receives datasets, arrays or callables that make them).
 """
 
 import os
@@ -168,7 +168,7 @@ def backup_dir(run, task_index=0, is_chief=True):
 
 
 def training_callbacks(run, schedule_callbacks, validation_clips=None, context_frames=10, is_chief=True,
-                       monitor="val_loss", task_index=0):
+                       monitor="val_loss", task_index=0, tensorboard=True):
     """The callbacks of a training run, in the order they must run.
 
     Schedules first (they set the ratio/LR and add them to the logs), then `StopOnNaN`,
@@ -185,6 +185,7 @@ def training_callbacks(run, schedule_callbacks, validation_clips=None, context_f
         is_chief: Whether this process writes the run's files.
         monitor: Quantity the best checkpoint watches.
         task_index: This worker's index (multi-worker runs).
+        tensorboard: Write TensorBoard logs (they need TensorFlow installed, whatever the backend).
 
     Returns:
         `(callbacks, stop_on_nan)`.
@@ -199,12 +200,13 @@ def training_callbacks(run, schedule_callbacks, validation_clips=None, context_f
             callbacks_lib.WeightsCheckpoint(run.best_weights, monitor=monitor, state_path=run.best_state),
             callbacks_lib.WeightsCheckpoint(run.last_weights),
             callbacks_lib.EpochHistory(run.history),
-            keras.callbacks.TensorBoard(run.tensorboard, write_graph=False, update_freq="epoch"),
         ]
+        if tensorboard:
+            result.append(keras.callbacks.TensorBoard(run.tensorboard, write_graph=False, update_freq="epoch"))
         if validation_clips is not None:
             result.append(
                 callbacks_lib.PredictionImages(
-                    validation_clips, context_frames, log_dir=run.tensorboard,
+                    validation_clips, context_frames, log_dir=run.tensorboard if tensorboard else None,
                     gif_path=os.path.join(run.path, "latest_validation.gif"),
                 )
             )
@@ -228,17 +230,16 @@ def predict_clips(model, clips, context_frames, future_frames, batch_size=16, ji
             of such batches; frames after the context (up to `future_frames`) are the truth.
         context_frames, future_frames: Frames read / predicted.
         batch_size: Clips per prediction batch (arrays only).
-        jit_compile: Compile the rollout with XLA.
+        jit_compile: Compile the rollout with XLA (TensorFlow; JAX always compiles it with `jax.jit`).
         progress: Show a `keras.utils.Progbar` (clips predicted).
 
     Returns:
         `(context, truth, prediction)` NumPy arrays `[N, Tc, ...]`, `[N, <= Tf, ...]` (the
         frames the clips hold), `[N, Tf, ...]` (predictions unclamped, float32).
     """
-    import tensorflow as tf
+    from ctt_keras.training import backends
 
-    rollout = tf.function(lambda c: model.predict_frames(c, future_frames), jit_compile=jit_compile,
-                          reduce_retracing=True)
+    rollout = backends.rollout_function(model, future_frames, jit_compile=jit_compile)
     if isinstance(clips, np.ndarray):
         batches = (clips[i : i + batch_size] for i in range(0, len(clips), batch_size))
     else:
@@ -254,7 +255,7 @@ def predict_clips(model, clips, context_frames, future_frames, batch_size=16, ji
         context = batch[:, :context_frames]
         contexts.append(context)
         truths.append(batch[:, context_frames : context_frames + future_frames])
-        predictions.append(np.asarray(rollout(tf.constant(context))))
+        predictions.append(rollout(context))
         if bar is not None:
             bar.add(len(batch))
     if not contexts:
