@@ -186,6 +186,11 @@ def _run_on_backend(config, argv, prog, command):
     backend = config["backend"]
     env = backends.child_environment(backend, config["cpu_replicas"])
     env["CTT_KERAS_BACKEND_CHILD"] = "1"
+    # The new process runs this very copy of ctt_keras (a source checkout's, not another installed one).
+    import ctt_keras
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(ctt_keras.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     if os.environ.get("CTT_KERAS_BACKEND_CHILD"):  # never loop: the child must run on the backend
         import keras
 
