@@ -133,6 +133,19 @@ def test_jax_data_parallel_over_two_cpu_devices(start, tensorflow_run, tmp_path)
     _assert_same_run(tmp_path / "run", tensorflow_run)  # each batch split in two, the same gradients
 
 
+def test_called_from_python_it_runs_the_backend_in_a_new_process(start, tmp_path):
+    # This process runs Keras on TensorFlow: `main` starts one on JAX, which records the same command.
+    flags = RUN_FLAGS + ["--backend", "jax", "--weights", start, "--epochs", "1", "--logdir", str(tmp_path),
+                         "--name", "run"]
+    assert train.main(flags) == 0
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["backend"] == "jax"
+    assert config["command"] == "python tools/train.py " + " ".join(flags)
+    # TensorFlow is installed here: the JAX run writes TensorBoard logs too.
+    assert any(name.startswith("events") for _, _, files in os.walk(tmp_path / "run" / "tensorboard")
+               for name in files)
+
+
 @pytest.mark.torch_backend
 def test_torch_run_without_tensorflow_equals_the_tensorflow_run(start, tensorflow_run, tmp_path):
     _skip_without("torch")
