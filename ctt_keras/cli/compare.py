@@ -97,7 +97,7 @@ def main(argv=None, prog="ctt-compare"):
     if not horizons or horizons[0] < 1 or args.context < 1 or args.num_sequences < 1 or args.batch_size < 1:
         parser.error("--future, --context, --num-sequences and --batch-size must be positive")
     if not models and not baselines and not evaluated:
-        parser.error("nothing to compare: give --model and/or --baselines")
+        parser.error("nothing to compare: give --model, --evaluated and/or --baselines")
     for name, folder in runs.items():
         for file in ("config.json", "history.csv"):
             if not os.path.isfile(os.path.join(folder, file)):
@@ -142,34 +142,38 @@ def main(argv=None, prog="ctt-compare"):
         parameters[name] = model.count_params()
     for b in baselines:
         predictors[_BASELINE_NAMES[b]] = comparison.BASELINES[_BASELINE_NAMES[b]]
-    side = next((m.frame_shape[0] for m in predictors.values() if hasattr(m, "frame_shape")), 64)
     length = args.context + horizons[-1]
-    dataset = moving_mnist.load("test", sequence_length=length, seed=args.seed, image_size=side)
-    clips = np.stack([c.numpy() for c in dataset.take(args.num_sequences)])
-    if len(clips) < args.num_sequences:
-        parser.error(f"the test split holds {len(clips)} clips; --num-sequences {args.num_sequences}")
-    metrics = tuple(m for m in args.metrics.split(",") if m)
-    earlier = {}
+    earlier = {}  # read first: a mismatching evaluation is found before anything is computed
     for name, path in evaluated.items():
         try:
-            earlier[name] = comparison.read_evaluation(path, len(clips), args.context, horizons, args.convention)
+            earlier[name] = comparison.read_evaluation(path, args.num_sequences, args.context, horizons,
+                                                       args.convention)
         except ValueError as error:
             parser.error(f"--evaluated {name}: {error}")
         parameters[name] = _parameters_beside(path)
-    results, predictions = comparison.compare(
-        predictors, clips, args.context, horizons, convention=args.convention, metrics=metrics,
-        batch_size=args.batch_size,
-    )
+    clips, results, predictions = None, {}, {}
+    if predictors:  # only earlier evaluations: no clip is generated or predicted
+        side = next((m.frame_shape[0] for m in predictors.values() if hasattr(m, "frame_shape")), 64)
+        dataset = moving_mnist.load("test", sequence_length=length, seed=args.seed, image_size=side)
+        clips = np.stack([c.numpy() for c in dataset.take(args.num_sequences)])
+        if len(clips) < args.num_sequences:
+            parser.error(f"the test split holds {len(clips)} clips; --num-sequences {args.num_sequences}")
+        metrics = tuple(m for m in args.metrics.split(",") if m)
+        results, predictions = comparison.compare(
+            predictors, clips, args.context, horizons, convention=args.convention, metrics=metrics,
+            batch_size=args.batch_size,
+        )
     results = {**earlier, **results}
-    extra = {"split": f"first {len(clips)} clips of the generated Moving-MNIST-2 test split (seed {args.seed}, "
+    extra = {"split": f"first {args.num_sequences} clips of the generated Moving-MNIST-2 test split (seed {args.seed}, "
                       f"{length} frames)", "convention": args.convention, "models": models,
              "evaluated": evaluated}
     table = comparison.write_comparison(args.out, results, parameters, extra)
     names = list(predictors)
     parameters = {k: v for k, v in parameters.items() if v is not None}
-    truth = clips[:2, args.context:]
-    runner.write_prediction_gif(os.path.join(args.out, "prediction_truth.gif"), clips[:2, :args.context], truth,
-                                truth)
+    if clips is not None:
+        truth = clips[:2, args.context:]
+        runner.write_prediction_gif(os.path.join(args.out, "prediction_truth.gif"), clips[:2, :args.context],
+                                    truth, truth)
     for name in names:
         safe = "".join(ch if ch.isalnum() else "_" for ch in name)
         runner.write_prediction_gif(os.path.join(args.out, f"prediction_{safe}.gif"), clips[:2, :args.context],
@@ -179,7 +183,8 @@ def main(argv=None, prog="ctt-compare"):
                                           title="validation loss (mean L1 + L2, closed loop) vs training clips")
     print(extra["split"] + f", {args.convention} convention")
     print(table)
-    print(f"wrote {args.out}/comparison.json, comparison.md, curves_*.png, prediction_*.gif"
+    print(f"wrote {args.out}/comparison.json, comparison.md, curves_*.png"
+          + (", prediction_*.gif" if clips is not None else "")
           + (", validation_loss.png" if runs else ""))
     return 0
 

@@ -84,3 +84,19 @@ def test_compare_reuses_an_earlier_evaluation_of_the_same_clips(tiny_preset, tmp
     with pytest.raises(SystemExit):
         compare.main(["--evaluated", f"tiny={run / 'metrics.json'}", "--future", "2", "--num-sequences", "4",
                       "--metrics", "mse", "--out", str(tmp_path / "third")])
+    # Earlier evaluations alone: a table of them, and no clip generated (the loader below would fail).
+    from ctt_keras.pipelines import moving_mnist
+
+    def no_clips(*args, **kwargs):
+        raise AssertionError("clips generated although every row was evaluated before")
+
+    original, moving_mnist.load = moving_mnist.load, no_clips
+    try:
+        assert compare.main(["--evaluated", f"tiny={run / 'metrics.json'}", "--evaluated",
+                             f"again={run / 'metrics.json'}", "--baselines", "none", "--future", "2",
+                             "--num-sequences", "3", "--metrics", "mse", "--out", str(tmp_path / "fourth")]) == 0
+    finally:
+        moving_mnist.load = original
+    alone = json.loads((tmp_path / "fourth" / "comparison.json").read_text())
+    assert sorted(alone["results"]) == ["again", "tiny"]
+    assert alone["results"]["again"]["10->2"]["means"] == data["results"]["tiny"]["10->2"]["means"]
