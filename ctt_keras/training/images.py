@@ -99,7 +99,9 @@ def prediction_gif_frames(context, truth, prediction, max_samples=4):
     return np.concatenate(samples[:-1], axis=1)
 
 
-_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
+# Ten distinct colours (matplotlib's "tab10"), so that up to ten curves in one plot never share one.
+_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+            (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 
 
 def plot_curves(path, curves, title="", width=360, height=240):
