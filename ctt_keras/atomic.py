@@ -59,7 +59,7 @@ def replaced_directory(path):
     a file) is moved to `<path>.previous`, the new folder renamed to `path` and the old one deleted.
     Only a crash between those two renames leaves no `path`: the old one is then `<path>.previous`,
     and the next `replaced_directory(path)` (or `recover_directory(path)`) puts it back first. An
-    error inside the block removes `<path>.partial` and leaves `path` as it was.
+    error inside the block, or a refused rename, removes `<path>.partial` and leaves `path` as it was.
 
     Example:
     ```python
@@ -78,9 +78,14 @@ def replaced_directory(path):
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    if os.path.lexists(path):
-        os.replace(path, previous)
-    os.replace(partial, path)
+    try:
+        if os.path.lexists(path):
+            os.replace(path, previous)
+        os.replace(partial, path)
+    except BaseException:  # a rename refused (not a kill): the old folder goes back, the new one away
+        recover_directory(path)
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     _remove(previous)
     sync_folder(os.path.dirname(path))
 

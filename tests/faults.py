@@ -42,12 +42,13 @@ class Faults:
         root: Folder whose writes are events (others pass through, uncounted).
         fail_at: The event that fails, or None (count only).
         kill: Fail as a kill (`Killed`, nothing written afterwards) instead of `OSError(ENOSPC)`.
-        kinds: The kinds of event counted (default: all of `ALL_KINDS`).
+        kinds: The kinds of event counted (default: every kind, `ALL_KINDS` and those a test adds).
     """
 
-    def __init__(self, root, fail_at=None, kill=False, kinds=ALL_KINDS):
+    def __init__(self, root, fail_at=None, kill=False, kinds=None):
         self.root = os.path.realpath(os.fspath(root)) if root is not None else None
-        self.fail_at, self.kill, self.kinds = fail_at, kill, frozenset(kinds)
+        self.fail_at, self.kill = fail_at, kill
+        self.kinds = None if kinds is None else frozenset(kinds)
         self.events, self.dead = [], False
 
     def relative(self, path):
@@ -62,7 +63,7 @@ class Faults:
     def hit(self, kind, path):
         """Records a `kind` event at `path`; True when it is the one that must fail (raise `error()`)."""
         self.alive()
-        relative = self.relative(path) if kind in self.kinds else None
+        relative = self.relative(path) if self.kinds is None or kind in self.kinds else None
         if relative is None:
             return False
         self.events.append((kind, relative))
@@ -137,7 +138,7 @@ class Injector:
         self.faults = Faults(None)
         real = {name: getattr(os, name) for name in ("replace", "rename", "mkdir", "open", "fsync", "remove",
                                                      "unlink", "rmdir")}
-        real_open = builtins.open
+        real_open = self.real_open = builtins.open
 
         def fake_open(file, mode="r", *args, **kwargs):
             writing = any(c in mode for c in "wax+")
