@@ -155,7 +155,7 @@ def write_conversion(cache_dir, key, model, checkpoint, license=NVIDIA_LICENSE, 
     """
     folder = pathlib.Path(cache_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+    with tempfile.TemporaryDirectory(prefix=f".{key}.conversion.", dir=folder) as scratch:
         partial = pathlib.Path(scratch) / "converted.weights.h5"
         model.save_weights(partial)
         record = {

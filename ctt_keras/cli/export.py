@@ -67,9 +67,10 @@ def main(argv=None, prog="ctt-export"):
 
 def _export(args):
     from ctt_keras import export, zoo
+    from ctt_keras.zoo import preset_format
 
     folder = pathlib.Path(args.preset)
-    if (folder / zoo.CONFIG_FILE).is_file():
+    if preset_format.is_preset_folder(folder):
         # A folder is registered under a private key for this process; it is served under its own name.
         name, key = args.name or folder.resolve().name, "export.cli"
         zoo.register(key, folder, overwrite=True)
@@ -100,31 +101,27 @@ def _export(args):
 
 
 def _export_files(model, args, model_name, context, future):
-    """ONNX (one file per signature) or LiteRT (one file) in OUT/<name>/<version>/, with the description."""
-    from ctt_keras import export
+    """ONNX (one file per signature) or LiteRT (one file) in OUT/<name>/<version>/, with the description.
+
+    The version folder is written beside its place and swapped in when complete, as the SavedModel is.
+    """
+    from ctt_keras import atomic, export
 
     target = args.out / model_name / str(args.version)
-    if target.exists() and any(target.iterdir()) and not args.overwrite:
+    atomic.recover_directory(target)  # an earlier export interrupted between its two renames
+    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not args.overwrite:
         raise FileExistsError(
             f"{target} is not empty; pass --overwrite to replace it, or export another version."
         )
-    target.mkdir(parents=True, exist_ok=True)
-    if args.format == "onnx":
-        for signature in export.SIGNATURES:
-            export.export_onnx(
-                model,
-                target / f"{signature}.onnx",
-                context,
-                future,
-                signature=signature,
-                overwrite=args.overwrite,
-            )
-    else:
-        export.export_litert(
-            model, target / f"{model_name}.tflite", context, future, overwrite=args.overwrite
-        )
     info = export.export_info(model, context, future, model_name, args.version, format=args.format)
-    (target / export.EXPORT_INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
+    with atomic.replaced_directory(target) as folder:
+        folder = pathlib.Path(folder)
+        if args.format == "onnx":
+            for signature in export.SIGNATURES:
+                export.export_onnx(model, folder / f"{signature}.onnx", context, future, signature=signature)
+        else:
+            export.export_litert(model, folder / f"{model_name}.tflite", context, future)
+        atomic.write_atomic(folder / export.EXPORT_INFO_FILE, json.dumps(info, indent=2) + "\n")
     return target
 
 

@@ -3,7 +3,7 @@
 import pathlib
 import tempfile
 
-from ctt_keras import devices
+from ctt_keras import atomic, devices
 from ctt_keras.export import _saved_model, _signatures
 
 tf = devices.require_tensorflow("ctt_keras.export (SavedModel, ONNX and LiteRT export)")
@@ -18,7 +18,8 @@ def export_litert(model, path, context_frames, future_frames, overwrite=False, *
 
     Args:
         model: A built `VideoPredictor`.
-        path: The `.tflite` file to write (refused if it exists, unless `overwrite`).
+        path: The `.tflite` file to write (refused if it exists, unless `overwrite`);
+            written beside it and renamed into place when complete.
         context_frames, future_frames: The fixed rollout of `serving_default`.
         overwrite: Replace an existing file.
         **converter_options: Attributes set on the `tf.lite.TFLiteConverter`
@@ -36,6 +37,14 @@ def export_litert(model, path, context_frames, future_frames, overwrite=False, *
     target = pathlib.Path(path)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it.")
+    flatbuffer = _convert(model, context_frames, future_frames, converter_options)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_atomic(target, flatbuffer)
+    return target
+
+
+def _convert(model, context_frames, future_frames, converter_options):
+    """The LiteRT flatbuffer (bytes), converted from a SavedModel in a temporary folder."""
     with tempfile.TemporaryDirectory(prefix="ctt_keras_litert_") as tmp:
         saved = _saved_model.write_saved_model(
             model, pathlib.Path(tmp) / "saved_model", context_frames, future_frames
@@ -47,9 +56,4 @@ def export_litert(model, path, context_frames, future_frames, overwrite=False, *
             if not hasattr(converter, name):
                 raise ValueError(f"unknown LiteRT converter option {name!r}.")
             setattr(converter, name, value)
-        flatbuffer = converter.convert()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.write_bytes(flatbuffer)
-    partial.replace(target)
-    return target
+        return converter.convert()

@@ -1,9 +1,10 @@
 """ONNX export of a `VideoPredictor`'s signatures through tf2onnx (TensorFlow only; needs `tf2onnx`)."""
 
+import io
 import json
 import pathlib
 
-from ctt_keras import devices
+from ctt_keras import atomic, devices
 from ctt_keras.export import _signatures
 
 tf = devices.require_tensorflow("ctt_keras.export (SavedModel, ONNX and LiteRT export)")
@@ -34,7 +35,8 @@ def export_onnx(
 
     Args:
         model: A built `VideoPredictor`.
-        path: The `.onnx` file to write (refused if it exists, unless `overwrite`).
+        path: The `.onnx` file to write (refused if it exists, unless `overwrite`);
+            written beside it and renamed into place when complete.
         context_frames, future_frames: The fixed rollout of `serving_default`.
         signature: Which signature to write.
         opset: ONNX opset version.
@@ -55,8 +57,20 @@ def export_onnx(
     target = pathlib.Path(path)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it.")
+    proto = _convert(model, context_frames, future_frames, signature, opset)
+    import onnx
+
+    serialized = io.BytesIO()
+    onnx.save(proto, serialized)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_atomic(target, serialized.getvalue())
+    return target
+
+
+def _convert(model, context_frames, future_frames, signature, opset):
+    """The ONNX `ModelProto` of one signature, with the export description in its metadata."""
     try:
-        import onnx
+        import onnx  # noqa: F401
         import tf2onnx
     except ImportError as error:
         raise ImportError(
@@ -73,9 +87,7 @@ def export_onnx(
     info["signature"] = signature
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(info)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(proto, str(target))
-    return target
+    return proto
 
 
 def _renamed_outputs(fn):

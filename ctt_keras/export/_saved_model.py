@@ -3,8 +3,8 @@
 import json
 import os
 import pathlib
-import shutil
 
+from ctt_keras import atomic
 from ctt_keras.export import _signatures
 
 
@@ -13,25 +13,27 @@ def write_saved_model(
 ):
     """Writes `model` as a SavedModel folder `path` with the three signatures and `assets.extra/` description.
 
-    A non-empty `path` is refused unless `overwrite`. Returns `path` as a `pathlib.Path`.
+    A non-empty `path` is refused unless `overwrite`. The SavedModel is written into
+    `<path>.partial` and renamed to `path` only when complete (`ctt_keras.atomic.replaced_directory`):
+    a crash or a full disk leaves the old folder (or none), never half of one where TF Serving
+    or `tf.saved_model.load` would read it. Returns `path` as a `pathlib.Path`.
     """
     _signatures.check_backend()
     context_frames, future_frames = _signatures.check_lengths(context_frames, future_frames)
     target = pathlib.Path(path)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        if not overwrite:
-            raise FileExistsError(
-                f"{target} is not empty (an existing SavedModel version?); pass overwrite=True to "
-                f"replace it, or export another version."
-            )
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    atomic.recover_directory(target)  # an earlier export interrupted between its two renames
+    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not overwrite:
+        raise FileExistsError(
+            f"{target} is not empty (an existing SavedModel version?); pass overwrite=True to "
+            f"replace it, or export another version."
+        )
     archive = _signatures.build_archive(model, context_frames, future_frames)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    archive.write_out(os.fspath(target), verbose=False)
-    extra = target / "assets.extra"
-    extra.mkdir(exist_ok=True)
     info = _signatures.export_info(model, context_frames, future_frames, model_name, version)
-    (extra / _signatures.EXPORT_INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
+    with atomic.replaced_directory(target) as folder:
+        archive.write_out(folder, verbose=False)
+        extra = pathlib.Path(folder) / "assets.extra"
+        extra.mkdir(exist_ok=True)
+        atomic.write_atomic(extra / _signatures.EXPORT_INFO_FILE, json.dumps(info, indent=2) + "\n")
     return target
 
 
@@ -55,7 +57,8 @@ def export_saved_model(
         future_frames: Frames it predicts (fixed at export).
         model_name: Folder name and TF Serving `MODEL_NAME`; default `model.name`.
         version: Positive integer version folder (TF Serving serves the highest).
-        overwrite: Replace a non-empty version folder; otherwise it is refused.
+        overwrite: Replace a non-empty version folder; otherwise it is refused. The new
+            version is written beside it and swapped in when complete.
 
     Returns:
         The version folder written, a `pathlib.Path`.

@@ -15,18 +15,26 @@ runs/<name>/
   metrics.json, metrics.md, curves.png, prediction.gif   evaluation after training
 ```
 
-Every file a crash could leave half-written is written beside its target and renamed
-into place (`write_atomic`, `write_json`, `replaced_directory`), and an epoch's files are
-written in an order (see `ctt_keras.training.training_callbacks`) whose last step, the
-backup's commit, makes the epoch count: an interruption at any point leaves the state of
-the last committed epoch, from which `--resume` continues.
+Every file a crash could leave half-written is written beside its target and renamed into
+place (`write_atomic`, `write_json`, `replaced_directory`, from `ctt_keras.atomic`), and an
+epoch's files are written in an order (see `ctt_keras.training.training_callbacks`) whose last
+step, the backup's commit, makes the epoch count: an interruption at any point leaves the state
+of the last committed epoch, from which `--resume` continues.
 """
 
-import contextlib
 import json
 import os
 import re
-import shutil
+
+# The atomic writers live in a module without TensorFlow (the zoo and the export use them too); the run
+# folder's callers keep reaching them here.
+from ctt_keras.atomic import (  # noqa: F401
+    recover_directory,
+    replaced_directory,
+    sync_folder as _sync_folder,
+    write_atomic,
+    write_json,
+)
 
 CONFIG_FILE = "config.json"
 
@@ -94,106 +102,11 @@ class RunDirectory:
 
     def write_config(self, config):
         """Writes the resolved config (a JSON-serialisable dict) to `config.json`."""
-        _write_json(self.config, config)
+        write_json(self.config, config)
 
     def read_config(self):
         with open(self.config) as f:
             return json.load(f)
 
     def write_json(self, path, data):
-        _write_json(path, data)
-
-
-def write_atomic(path, data):
-    """Writes `data` (str or bytes) to `path` so that a crash leaves the old file or the new one.
-
-    The data goes to `<path>.tmp` in the same folder, is flushed to disk, and is renamed over
-    `path`; on any error (a full disk, say) the temporary file is removed and the error raised.
-    """
-    path = os.fspath(path)
-    tmp = path + ".tmp"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-    _sync_folder(os.path.dirname(path))
-
-
-def write_json(path, data):
-    """`write_atomic` of `data` as indented JSON (NumPy values become plain numbers and lists)."""
-    write_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=_jsonable) + "\n")
-
-
-@contextlib.contextmanager
-def replaced_directory(path):
-    """Yields a fresh folder to fill; on success it replaces `path` (a crash leaves the old folder).
-
-    The folder is `<path>.partial`; once the block ends without error, the old `path` is moved
-    to `<path>.previous`, the new folder renamed to `path` and the old one deleted. Only a crash
-    between those two renames leaves no `path`: the old folder is then `<path>.previous`, and
-    the next `replaced_directory(path)` (or `recover_directory(path)`) puts it back first.
-
-    Example:
-    ```python
-    with replaced_directory(run.preset) as folder:
-        zoo.save_preset(model, folder, overwrite=True)
-    ```
-    """
-    path = os.path.abspath(os.fspath(path))
-    partial, previous = path + ".partial", path + ".previous"
-    recover_directory(path)
-    shutil.rmtree(partial, ignore_errors=True)
-    os.makedirs(partial)
-    try:
-        yield partial
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    if os.path.exists(path):
-        os.replace(path, previous)
-    os.replace(partial, path)
-    shutil.rmtree(previous, ignore_errors=True)
-    _sync_folder(os.path.dirname(path))
-
-
-def recover_directory(path):
-    """Puts back `<path>.previous` when a crash in `replaced_directory` left no `path`."""
-    path = os.path.abspath(os.fspath(path))
-    previous = path + ".previous"
-    if os.path.isdir(previous):
-        if os.path.exists(path):
-            shutil.rmtree(previous)
-        else:
-            os.replace(previous, path)
-
-
-def _sync_folder(folder):
-    # A rename is durable once its folder is synced (power loss; a killed process needs nothing).
-    with contextlib.suppress(OSError):
-        fd = os.open(folder or ".", os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _write_json(path, data):
-    write_json(path, data)
-
-
-def _jsonable(value):
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+        write_json(path, data)

@@ -3,7 +3,8 @@
 In parts, as keras-hub separates `preset_utils`, `from_preset` and its presets tables:
 
 - `preset_format`: the preset folder (`config.json`, `model.weights.h5`, `metadata.json`,
-  `README.md`, keras-hub's file names): save, read, verify, build;
+  `README.md`, keras-hub's file names): save (atomic: an interrupted save leaves the old preset or
+  the new one), read, verify, build;
 - `registry`: `list`, `info`, `register`, `unregister`, `load` (by name, folder or hub handle);
 - `sources`: where weights come from (the folder, a download, NVIDIA's checkpoint converted
   by `ctt_keras.checkpoints.official`); `download` fetches files into the Keras cache;
@@ -31,6 +32,7 @@ from ctt_keras.zoo.preset_format import (
     WEIGHTS_FILE,
     load_preset_dir,
     read_metadata,
+    recover_preset,
     save_preset,
     sha256_of,
 )
@@ -41,6 +43,6 @@ from ctt_keras.zoo.sources import OfficialWeightsNotice
 __all__ = [
     "BUILTIN_DIR", "CONFIG_FILE", "METADATA_FILE", "MIRROR_VARIABLE", "MODEL_CARD_FILE", "NVIDIA_LICENSE",
     "WEIGHTS_FILE", "DownloadError", "OfficialWeightsNotice", "PresetMixin", "cache_dir", "info", "list",
-    "load", "load_preset_dir", "model_card", "read_metadata", "register", "save_preset", "sha256_of",
-    "unregister",
+    "load", "load_preset_dir", "model_card", "read_metadata", "recover_preset", "register", "save_preset",
+    "sha256_of", "unregister",
 ]

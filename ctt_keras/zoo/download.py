@@ -53,8 +53,9 @@ def fetch(url, target, sha256=None, max_bytes=1 << 30, timeout=60, manual=None):
     target = pathlib.Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     suffix = f"\n{manual}" if manual else ""
-    handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    partial = None
     try:
+        handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
         with os.fdopen(handle, "wb") as out:
             received, digest = _stream(url, out, max_bytes, timeout, suffix)
             out.flush()
@@ -65,8 +66,15 @@ def fetch(url, target, sha256=None, max_bytes=1 << 30, timeout=60, manual=None):
             )
         os.replace(partial, target)
         return target
+    except OSError as error:
+        if isinstance(error, DownloadError):
+            raise
+        # The network was fine, the disk was not (full, read-only): say so, not "the download broke off".
+        raise OSError(
+            error.errno, f"could not save {url} to {target}: {error.strerror or error}; nothing was kept"
+        ) from error
     finally:
-        if os.path.exists(partial):
+        if partial is not None and os.path.exists(partial):
             os.remove(partial)
 
 
@@ -90,30 +98,28 @@ def _stream(url, out, max_bytes, timeout, suffix):
         digest = hashlib.sha256()
         received = 0
         first = b""
-        try:
-            while True:
+        while True:
+            try:
                 chunk = response.read(_CHUNK)
-                if not chunk:
-                    break
-                if not first:
-                    first = chunk[:512]
-                    if content_type.startswith("text/html") or _looks_like_html(first):
-                        raise DownloadError(
-                            f"{url} returned a web page (HTML), not the file: the host asks for a "
-                            f"confirmation, a sign-in or is over its download quota.{suffix}"
-                        )
-                received += len(chunk)
-                if received > max_bytes:
-                    raise DownloadError(f"{url} sent more than the {max_bytes} bytes allowed.{suffix}")
-                digest.update(chunk)
-                out.write(chunk)
-        except (OSError, ValueError, EOFError, _http_errors()) as error:
-            if isinstance(error, DownloadError):
-                raise
-            raise DownloadError(
-                f"the download of {url} broke off after {received} bytes ({type(error).__name__}: {error}); "
-                f"nothing was kept.{suffix}"
-            ) from None
+            except (OSError, ValueError, EOFError, _http_errors()) as error:
+                raise DownloadError(
+                    f"the download of {url} broke off after {received} bytes ({type(error).__name__}: "
+                    f"{error}); nothing was kept.{suffix}"
+                ) from None
+            if not chunk:
+                break
+            if not first:
+                first = chunk[:512]
+                if content_type.startswith("text/html") or _looks_like_html(first):
+                    raise DownloadError(
+                        f"{url} returned a web page (HTML), not the file: the host asks for a "
+                        f"confirmation, a sign-in or is over its download quota.{suffix}"
+                    )
+            received += len(chunk)
+            if received > max_bytes:
+                raise DownloadError(f"{url} sent more than the {max_bytes} bytes allowed.{suffix}")
+            digest.update(chunk)
+            out.write(chunk)  # a local failure (a full disk) is not a network one: `fetch` names the file
     if declared is not None and received != declared:
         raise DownloadError(
             f"the download of {url} is truncated: {received} of {declared} bytes; nothing was kept.{suffix}"

@@ -8,18 +8,28 @@ were honestly obtained, `model.weights.h5`. The file names are keras-hub's, so
 its upload tools accept our folders.
 """
 
+import contextlib
 import copy
 import hashlib
 import json
 import os
 import pathlib
+import shutil
 
 import keras
+
+from ctt_keras import atomic
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
 MODEL_CARD_FILE = "README.md"
+#: Where `save_preset` writes a preset's files before its commit (removed by the next save).
+STAGING_FOLDER = ".preset.partial"
+#: A complete new preset being moved into place; `recover_preset` finishes the move.
+COMMIT_FOLDER = ".preset.commit"
+# The order of the moves: weights first, metadata.json (with the weights' sha256) last.
+_COMMIT_ORDER = (WEIGHTS_FILE, MODEL_CARD_FILE, CONFIG_FILE, METADATA_FILE)
 
 # Metadata fields that name a file: plain names, read from the preset folder or the weights cache only.
 _FILE_FIELDS = (("weights_file",), ("official_checkpoint", "file"))
@@ -42,11 +52,14 @@ def model_classes():
 
 
 def save_preset(model, directory, metadata=None, overwrite=False, model_card=None):
-    """Writes `model` as a preset folder.
+    """Writes `model` as a preset folder; an interruption leaves the old preset (or none) or the new one.
 
-    The files are written beside their final names and renamed into place, the
-    weights last but one and `metadata.json` (with the weights' sha256) last, so an
-    interrupted save leaves no folder that passes as a complete preset.
+    The files are written into `directory/.preset.partial/`, flushed to disk, and that
+    folder is renamed to `directory/.preset.commit/` (the commit: from here on the new
+    preset counts), whose files are then renamed into place. A crash or a full disk before
+    the commit leaves the folder as it was (the next save removes `.preset.partial/`); one
+    after it is finished by `recover_preset`, which every reader of a preset folder calls
+    first. Other files in `directory` are left alone.
 
     Args:
         model: A built `VideoPredictor` or `EarlyActivityRecognizer`.
@@ -71,36 +84,74 @@ def save_preset(model, directory, metadata=None, overwrite=False, model_card=Non
             f"got {type(model).__name__}."
         )
     directory = pathlib.Path(directory)
+    recover_preset(directory)
     existing = [f for f in (CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE) if (directory / f).exists()]
     if existing and not overwrite:
         raise FileExistsError(
             f"{directory} already holds a preset ({', '.join(existing)}); pass overwrite=True to replace it."
         )
-    directory.mkdir(parents=True, exist_ok=True)
     config = keras.saving.serialize_keras_object(model)
     metadata = dict(metadata or {})
-    partial_weights = directory / f".{WEIGHTS_FILE}.partial.weights.h5"
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = directory / STAGING_FOLDER
+    if os.path.lexists(staging):  # left by an interrupted save: never committed
+        shutil.rmtree(staging)
+    staging.mkdir()
     try:
-        model.save_weights(partial_weights, overwrite=True)
-        metadata.update(weights_file=WEIGHTS_FILE, weights_sha256=sha256_of(partial_weights))
+        model.save_weights(staging / WEIGHTS_FILE)
+        atomic.sync_file(staging / WEIGHTS_FILE)
+        metadata.update(weights_file=WEIGHTS_FILE, weights_sha256=sha256_of(staging / WEIGHTS_FILE))
         card = model_card if model_card is not None else cards.model_card(metadata, config)
-        _write_text(directory / CONFIG_FILE, json.dumps(config, indent=2, sort_keys=True) + "\n")
-        _write_text(directory / MODEL_CARD_FILE, card)
-        os.replace(partial_weights, directory / WEIGHTS_FILE)
-    finally:
-        if partial_weights.exists():
-            partial_weights.unlink()
-    _write_text(directory / METADATA_FILE, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+        atomic.write_atomic(staging / CONFIG_FILE, json.dumps(config, indent=2, sort_keys=True) + "\n")
+        atomic.write_atomic(staging / MODEL_CARD_FILE, card)
+        atomic.write_atomic(staging / METADATA_FILE, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+        os.replace(staging, directory / COMMIT_FOLDER)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    atomic.sync_folder(directory)
+    recover_preset(directory)
     return metadata
 
 
-def _write_text(path, text):
-    partial = path.with_name(f".{path.name}.partial")
-    with open(partial, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, path)
+def recover_preset(directory):
+    """Finishes a `save_preset` that a crash interrupted after its commit; returns True if there was one.
+
+    `directory/.preset.commit/` holds a complete preset: its files are renamed into
+    `directory` (weights first, `metadata.json` last) and the folder is removed. The
+    readers of a preset folder call this first, so they never see half of a replaced preset.
+    """
+    directory = pathlib.Path(directory)
+    committed = directory / COMMIT_FOLDER
+    if not committed.is_dir():
+        return False
+    try:
+        for name in sorted(os.listdir(committed), key=_commit_rank):
+            with contextlib.suppress(FileNotFoundError):  # another process finishing the same commit
+                os.replace(committed / name, directory / name)
+        with contextlib.suppress(FileNotFoundError):
+            os.rmdir(committed)
+    except OSError as error:
+        raise OSError(
+            error.errno,
+            f"{directory} holds a preset save that was interrupted after its commit ({COMMIT_FOLDER}/) "
+            f"and could not be finished ({error.strerror or error}); make the folder writable and load "
+            "it again",
+        ) from error
+    atomic.sync_folder(directory)
+    return True
+
+
+def is_preset_folder(directory):
+    """Whether `directory` holds a preset (its `config.json`), after finishing an interrupted save."""
+    directory = pathlib.Path(directory)
+    if directory.is_dir():
+        recover_preset(directory)
+    return (directory / CONFIG_FILE).is_file()
+
+
+def _commit_rank(name):
+    return (_COMMIT_ORDER.index(name) if name in _COMMIT_ORDER else -1, name)
 
 
 def read_metadata(directory):
@@ -111,6 +162,7 @@ def read_metadata(directory):
             plain file name (an absolute path or one with folders would let a preset
             reach, and on a failed conversion move, any file of the user).
     """
+    recover_preset(directory)
     path = pathlib.Path(directory) / METADATA_FILE
     if not path.is_file():
         return {}
@@ -153,6 +205,7 @@ def read_config(directory, frame_shape=None, expected_class=None):
     Returns:
         `(config, cls)`: the config dict and the model class it names.
     """
+    recover_preset(directory)
     path = pathlib.Path(directory) / CONFIG_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: a preset folder needs {CONFIG_FILE}.")

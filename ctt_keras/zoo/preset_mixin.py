@@ -37,6 +37,9 @@ class PresetMixin:
     def save_to_preset(self, preset_dir, metadata=None, overwrite=False):
         """Writes this model as a preset folder: config, weights, metadata and model card (keras-hub's names).
 
+        The save is atomic (see `ctt_keras.zoo.save_preset`): a crash or a full disk leaves the
+        folder's earlier preset (or none) or the new one, never a mixture.
+
         Args:
             preset_dir: Folder to write.
             metadata: Optional dict for `metadata.json` (dataset, frame shape, licence, metrics, ...).

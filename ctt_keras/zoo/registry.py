@@ -11,7 +11,7 @@ import pathlib
 import re
 
 from ctt_keras.zoo import hub, sources
-from ctt_keras.zoo.preset_format import CONFIG_FILE, build_model, read_metadata
+from ctt_keras.zoo.preset_format import CONFIG_FILE, build_model, is_preset_folder, read_metadata
 
 
 def _find_builtin_dir():
@@ -70,7 +70,7 @@ def register(name, directory, overwrite=False):
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"preset name must be letters, digits, '_', '.' or '-', got {name!r}.")
     directory = pathlib.Path(directory).resolve()
-    if not (directory / CONFIG_FILE).is_file():
+    if not is_preset_folder(directory):
         raise FileNotFoundError(f"{directory} is not a preset folder: {CONFIG_FILE} not found there.")
     read_metadata(directory)  # fail now on an unreadable metadata.json
     if name in _builtin_presets():
@@ -151,7 +151,7 @@ def resolve(preset):
         return _folder_key(folder), folder
     if isinstance(preset, os.PathLike) or (isinstance(preset, str) and _looks_like_path(preset)):
         folder = pathlib.Path(preset).expanduser()
-        if not (folder / CONFIG_FILE).is_file():
+        if not is_preset_folder(folder):
             raise FileNotFoundError(f"{folder} is not a preset folder: {CONFIG_FILE} not found there.")
         return _folder_key(folder.resolve()), folder.resolve()
     raise ValueError(f"unknown preset {preset!r}; available presets: {', '.join(list()) or 'none'}.")

@@ -1,14 +1,14 @@
 """Each write of a training run fails in turn (full disk); `--resume` then ends where an unbroken run does.
 
-The run uses `training.training_callbacks`, the callbacks `tools/train.py` uses. A fault injector counts
-the run's writes (files opened for writing, renames, weight files) and makes the k-th one fail with
-`OSError(ENOSPC)`, after writing half its data (a truncated file is left behind, as on a full disk).
+The run uses `training.training_callbacks`, the callbacks `tools/train.py` uses. A fault injector
+(`tests/faults.py`) counts the run's writes (each write to a file, renames, weight files) and makes the
+k-th one fail with `OSError(ENOSPC)`, after writing half its data (a truncated file is left behind, as on
+a full disk).
 The run is then resumed from what is on disk, with every variable of the model scrambled first, and
 must end bit-identical to the uninterrupted run: weights, optimizer, random-generator and schedule
 state, best/last checkpoints, and a history with each epoch once.
 """
 
-import builtins
 import csv
 import errno
 import json
@@ -22,87 +22,27 @@ import tensorflow as tf
 
 from ctt_keras import training
 from ctt_keras.training import callbacks as callbacks_lib
+from tests import faults as faults_lib
 from tests.training import tiny
 
 STEPS, BATCH, EPOCHS = 2, 2, 3
 
 
-class _Faults:
-    """Counts write events under `root`; the `fail_at`-th one raises OSError(ENOSPC)."""
-
-    def __init__(self, root, fail_at=None):
-        self.root, self.fail_at, self.events = str(root), fail_at, []
-
-    def hit(self, kind, path):
-        if not os.fspath(path).startswith(self.root):
-            return False
-        self.events.append((kind, os.path.relpath(os.fspath(path), self.root)))
-        return len(self.events) == self.fail_at
-
-    @staticmethod
-    def error():
-        return OSError(errno.ENOSPC, "No space left on device (injected)")
-
-
-class _FailingFile:
-    """A file opened for writing whose writes are fault events (half the data is written, then ENOSPC)."""
-
-    def __init__(self, f, path, faults):
-        self._f, self._path, self._faults = f, path, faults
-
-    def write(self, data):
-        if self._faults.hit("write", self._path):
-            self._f.write(data[: len(data) // 2])
-            self._f.flush()
-            raise self._faults.error()
-        return self._f.write(data)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._f.close()
-        return False
-
-    def __iter__(self):
-        return iter(self._f)
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
+# The events of the original sweep: a file's writes, renames and weight files (fsyncs and folders are
+# counted by tests/faults.py too, but each extra event costs a training run here).
+KINDS = ("write", "rename", "weights")
 
 
 @pytest.fixture
 def inject(monkeypatch):
-    """`inject(faults, model)` routes the run's writes through `faults`."""
-    real_open, real_replace = builtins.open, os.replace
+    """`inject(folder, fail_at)` counts (and fails) the run's writes under `folder`; returns the `Faults`."""
+    injector = faults_lib.Injector(monkeypatch)
 
-    def install(faults, model):
-        def fake_open(file, mode="r", *args, **kwargs):
-            f = real_open(file, mode, *args, **kwargs)
-            if isinstance(file, (str, os.PathLike)) and any(c in mode for c in "wax+"):
-                return _FailingFile(f, file, faults)
-            return f
+    def use(folder, fail_at=None, kill=False):
+        return injector.use(faults_lib.Faults(folder, fail_at=fail_at, kill=kill, kinds=KINDS))
 
-        def fake_replace(src, dst, *args, **kwargs):
-            if faults.hit("rename", dst):
-                raise faults.error()
-            return real_replace(src, dst, *args, **kwargs)
-
-        real_save = type(model).save_weights
-
-        def fake_save(path, *args, **kwargs):
-            if faults.hit("weights", path):
-                with real_open(path, "wb") as f:
-                    f.write(b"\x89HDF\r\n\x1a\n truncated")
-                raise faults.error()
-            return real_save(model, path, *args, **kwargs)
-
-        monkeypatch.setattr(builtins, "open", fake_open)
-        monkeypatch.setattr(os, "replace", fake_replace)
-        monkeypatch.setattr(model, "save_weights", fake_save)
-
-    yield install
-    monkeypatch.undo()
+    yield use
+    injector.off()
 
 
 @pytest.fixture(scope="module")
@@ -187,8 +127,7 @@ def _assert_same(got, expected):
 
 def _reference(m, tmp_path, inject):
     start = _snapshot(m)
-    faults = _Faults(tmp_path / "reference")
-    inject(faults, m)
+    faults = inject(tmp_path / "reference")
     run = _run(m, tmp_path / "reference")
     reference = _outcome(m, run)
     return start, faults.events, reference
@@ -220,12 +159,11 @@ def test_each_failing_write_leaves_a_run_that_resumes_exactly(model, tmp_path, i
     for fail_at in [i + 1 for i, e in enumerate(epochs) if e == epoch]:
         folder = tmp_path / f"fail-{fail_at}"
         _assign(model, start)
-        faults = _Faults(folder, fail_at)
-        inject(faults, model)
+        inject(folder, fail_at)
         with pytest.raises(OSError, match="No space left") as error:
             _run(model, folder)
         assert error.value.errno == errno.ENOSPC
-        inject(_Faults(folder), model)  # the disk has room again
+        inject(folder)  # the disk has room again
         initial_epoch = training.backup_epoch(training.RunDirectory(folder / "run").backup)
         if initial_epoch:
             _scramble(model, fail_at)  # everything must come back from the disk
@@ -243,25 +181,15 @@ def test_each_failing_write_leaves_a_run_that_resumes_exactly(model, tmp_path, i
 
 def test_a_kill_between_the_backup_renames_is_rolled_forward(model, tmp_path, inject):
     # The commit's two renames: weights in place, metadata not yet. Resume must see the new epoch.
-    start, _, reference = _reference(model, tmp_path, inject)
+    start, events, reference = _reference(model, tmp_path, inject)
     _assign(model, start)
     folder = tmp_path / "kill"
-    real_replace = os.replace
-    state = {"commits": 0}
-
-    def replace_then_die(src, dst):
-        real_replace(src, dst)
-        if os.path.basename(dst) == "latest.weights.h5":
-            state["commits"] += 1
-            if state["commits"] == 2:
-                raise KeyboardInterrupt("killed between the two renames")
-
-    os.replace = replace_then_die
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            _run(model, folder)
-    finally:
-        os.replace = real_replace
+    commits = [i for i, (kind, path) in enumerate(events, 1)
+               if kind == "rename" and path == os.path.join("run", "backup", "training_metadata.json")]
+    inject(folder, commits[1], kill=True)  # the process dies at the second epoch's metadata rename
+    with pytest.raises(faults_lib.Killed):
+        _run(model, folder)
+    inject(folder)
     backup = training.RunDirectory(folder / "run").backup
     assert sorted(os.listdir(backup)) == ["latest.weights.h5", "training_metadata.json",
                                          "training_metadata.json.pending"]
@@ -345,25 +273,31 @@ def test_replaced_directory_leaves_the_old_folder_or_the_new_one(tmp_path, monke
     with pytest.raises(OSError, match="No space left"):
         with training.replaced_directory(preset) as folder:
             (pathlib.Path(folder) / "config.json").write_text("ne")
-            raise _Faults.error()
+            raise OSError(errno.ENOSPC, "No space left on device")
     assert (preset / "config.json").read_text() == "old" and sorted(os.listdir(tmp_path)) == ["preset"]
-    # A kill between the two renames: no `preset`, the old one beside it; the next write puts it back first.
-    real_replace = os.replace
 
-    def die_after_first(src, dst):
-        real_replace(src, dst)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(os, "replace", die_after_first)
-    with pytest.raises(KeyboardInterrupt):
+    def replace(fail_at, kill):
+        faults = injector.use(faults_lib.Faults(tmp_path, fail_at=fail_at, kill=kill, kinds=["rename"]))
         with training.replaced_directory(preset) as folder:
             (pathlib.Path(folder) / "config.json").write_text("new")
-    monkeypatch.setattr(os, "replace", real_replace)
+        injector.off()
+        return faults
+
+    injector = faults_lib.Injector(monkeypatch)
+    # The second rename refused (not a kill): the old folder is put back.
+    with pytest.raises(OSError, match="No space left"):
+        replace(2, kill=False)
+    injector.off()
+    assert (preset / "config.json").read_text() == "old" and sorted(os.listdir(tmp_path)) == ["preset"]
+    # A kill between the two renames: no `preset`, the old one beside it; the next write puts it back first.
+    with pytest.raises(faults_lib.Killed):
+        replace(2, kill=True)
+    injector.off()
     assert not preset.exists() and (tmp_path / "preset.previous" / "config.json").read_text() == "old"
     training.recover_directory(preset)
     assert (preset / "config.json").read_text() == "old"
-    with training.replaced_directory(preset) as folder:
-        (pathlib.Path(folder) / "config.json").write_text("new")
+    assert [event for event in replace(None, False).events] == [
+        ("rename", "preset.previous"), ("rename", "preset")]
     assert (preset / "config.json").read_text() == "new" and sorted(os.listdir(tmp_path)) == ["preset"]
 
 
@@ -372,7 +306,7 @@ def test_write_atomic_keeps_the_old_file_on_a_full_disk(tmp_path, monkeypatch):
     training.write_json(path, {"psnr": 20.0})
 
     def full(fd):
-        raise _Faults.error()
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full)
     with pytest.raises(OSError, match="No space left"):
