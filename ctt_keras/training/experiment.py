@@ -35,8 +35,10 @@ def train(config, command="ctt-train", program="ctt-train", log=None):
         ctt_keras.training.NonFiniteLossError: The loss diverged (the last epoch's backup is kept).
     """
     from ctt_keras import training
+    from ctt_keras.training import determinism
 
     log = log or _print
+    determinism.enable_if_requested(log)  # CTT_KERAS_DETERMINISTIC=1: bit-reproducible across processes
     # Logical CPU devices must exist before TensorFlow initialises its devices.
     if config["cpu_replicas"]:
         training.configure_cpu_replicas(config["cpu_replicas"])
