@@ -38,7 +38,10 @@ def train(config, command="ctt-train", program="ctt-train", log=None):
     from ctt_keras.training import determinism
 
     log = log or _print
-    determinism.enable_if_requested(log)  # CTT_KERAS_DETERMINISTIC=1: bit-reproducible across processes
+    try:  # CTT_KERAS_DETERMINISTIC=1: bit-reproducible across processes (training/determinism.py)
+        determinism.enable_if_requested(log)
+    except ValueError as error:  # a bad value of the variable: a message, not a traceback
+        raise run_config.ConfigError(str(error)) from None
     # Logical CPU devices must exist before TensorFlow initialises its devices.
     if config["cpu_replicas"]:
         training.configure_cpu_replicas(config["cpu_replicas"])

@@ -56,3 +56,11 @@ def test_deterministic_training_sums_in_a_fixed_order():
     result = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "deterministic training (CTT_KERAS_DETERMINISTIC=1)" in result.stdout
+
+
+def test_a_bad_value_stops_ctt_train_with_a_message(monkeypatch):
+    from ctt_keras.training import experiment, run_config
+
+    monkeypatch.setenv(determinism.ENVIRONMENT_VARIABLE, "maybe")
+    with pytest.raises(run_config.ConfigError, match="CTT_KERAS_DETERMINISTIC must be 1 or 0"):
+        experiment.train({})  # refused before anything is read, built or written
