@@ -1,4 +1,4 @@
-"""`CTT_KERAS_DETERMINISTIC`: what it switches on (the bit-identity across processes is the SIGKILL test's)."""
+"""`CTT_KERAS_DETERMINISTIC`: what it switches on (the bit-identity across processes: the SIGKILL test)."""
 
 import subprocess
 import sys
