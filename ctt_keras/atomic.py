@@ -1,4 +1,4 @@
-"""Writes that a crash or a full disk cannot leave half done: a file or a folder is the old one or the new one.
+"""Writes that a crash or a full disk cannot leave half done: a file or folder is the old one or the new.
 
 Everything is written beside its target, flushed to disk, and renamed into place (a rename within one
 file system is atomic). Plain Python, no TensorFlow: the run folders of `ctt_keras.training`, the preset

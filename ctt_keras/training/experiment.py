@@ -39,9 +39,13 @@ def train(config, command="ctt-train", program="ctt-train", log=None):
         ctt_keras.training.NonFiniteLossError: The loss diverged (the last epoch's backup is kept).
     """
     from ctt_keras import training
-    from ctt_keras.training import backends
+    from ctt_keras.training import backends, determinism
 
     log = log or _print
+    try:  # CTT_KERAS_DETERMINISTIC=1: bit-reproducible across processes (training/determinism.py)
+        determinism.enable_if_requested(log)
+    except ValueError as error:  # a bad value of the variable: a message, not a traceback
+        raise run_config.ConfigError(str(error)) from None
     import keras
 
     config = {**config, "backend": config.get("backend") or keras.backend.backend()}

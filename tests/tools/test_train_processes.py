@@ -17,15 +17,17 @@ TRAIN = str(helpers.TOOLS / "train.py")
 TIMEOUT = 300
 
 
-def _env():
+def _env(deterministic=False):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
     env.pop("TF_CONFIG", None)
+    if deterministic:  # sums in a fixed order: two processes train to the same bits (training/determinism.py)
+        env["CTT_KERAS_DETERMINISTIC"] = "1"
     return env
 
 
-def _train(args):
-    result = subprocess.run([sys.executable, TRAIN, *args], env=_env(), capture_output=True, text=True,
-                            timeout=TIMEOUT, cwd=str(helpers.REPO))
+def _train(args, deterministic=False):
+    result = subprocess.run([sys.executable, TRAIN, *args], env=_env(deterministic), capture_output=True,
+                            text=True, timeout=TIMEOUT, cwd=str(helpers.REPO))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     return result.stdout
 
@@ -74,10 +76,13 @@ def test_sigkill_in_epoch_2_then_resume_matches_uninterrupted_run(tmp_path):
                                   "--eval-sequences", "0", "--patience", "1", "--sampling-decay", "0.2",
                                   "--min-delta", "10",
                                   "--logdir", str(tmp_path / "runs"), "--seed", "3"]
-    _train(flags + ["--name", "reference"])
+    # Every process trains deterministically: without it, two uninterrupted runs of these flags differed in
+    # about half of the pairs tried (TensorFlow's AddN sums in an order that follows thread timing), so a
+    # difference would not show a fault of the resume.
+    _train(flags + ["--name", "reference"], deterministic=True)
 
     killed_run = str(tmp_path / "runs" / "killed")
-    process = subprocess.Popen([sys.executable, TRAIN, *flags, "--name", "killed"], env=_env(),
+    process = subprocess.Popen([sys.executable, TRAIN, *flags, "--name", "killed"], env=_env(True),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(helpers.REPO))
     try:
         deadline = time.time() + TIMEOUT
@@ -95,8 +100,9 @@ def test_sigkill_in_epoch_2_then_resume_matches_uninterrupted_run(tmp_path):
             process.wait()
     assert _epochs_done(killed_run) == 1, "the kill did not land in epoch 2"
 
-    out = _train(["--resume", "--logdir", str(tmp_path / "runs"), "--name", "killed", "--verbose", "2"])
-    assert "resuming at epoch 2" in out
+    out = _train(["--resume", "--logdir", str(tmp_path / "runs"), "--name", "killed", "--verbose", "2"],
+                 deterministic=True)
+    assert "resuming at epoch 2" in out and "deterministic training" in out
     assert _epochs_done(killed_run) == 3
     reference = _weights(tmp_path / "runs" / "reference" / "checkpoints" / "last.weights.h5")
     resumed = _weights(os.path.join(killed_run, "checkpoints", "last.weights.h5"))

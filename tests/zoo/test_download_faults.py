@@ -74,15 +74,15 @@ def _failing_loads(monkeypatch, inject, tmp_path, load, kill):
 def _hidden_leftovers(cache, kill, names):
     leftovers = sorted(set(os.listdir(cache)) - set(names)) if cache.is_dir() else []
     if kill:
-        assert all(n.startswith(".") and (n.endswith(".partial") or ".conversion." in n) for n in leftovers), \
-            leftovers
+        hidden = [n.startswith(".") and (n.endswith(".partial") or ".conversion." in n) for n in leftovers]
+        assert all(hidden), leftovers
     else:
         assert not leftovers, leftovers
 
 
 @pytest.mark.parametrize("kill", [False, True], ids=["full-disk", "kill"])
-def test_official_checkpoint_cache_survives_each_failing_write(tiny_official, mirror, nvlabs_dir, inject,  # noqa: F811
-                                                                monkeypatch, tmp_path, kill):
+def test_official_checkpoint_cache_survives_each_failing_write(  # noqa: F811  (fixtures imported above)
+        tiny_official, mirror, nvlabs_dir, inject, monkeypatch, tmp_path, kill):
     served = (nvlabs_dir / PT).read_bytes()
     mirror.routes[f"/mirror/{FILE}"] = ("file", served)
     final = (FILE, "tiny_official.weights.h5", "tiny_official.conversion.json")

@@ -1,4 +1,4 @@
-"""Each write of `save_preset` fails in turn, on a full disk or by a kill: the folder holds the old preset or the new.
+"""Each write of `save_preset` fails in turn (full disk, kill): the folder holds the old preset or the new.
 
 A fault injector (`tests/faults.py`) counts every write `save_preset` makes (files opened for writing and
 each of their writes, fsyncs, renames, folders made, HDF5 weights) and makes the k-th one fail, for every
@@ -164,8 +164,9 @@ def test_a_commit_interrupted_by_a_kill_is_finished_by_every_reader(models, tmp_
               if kind == "rename" and path == preset_format.COMMIT_FOLDER][0]
     expected = new_model.predict_frames(CONTEXT, 2).numpy()
     # Killed right after the commit: the files are still in .preset.commit/, the old ones in place.
-    for read in (lambda f: zoo.load_preset_dir(f), lambda f: VideoPredictor.from_preset(f),
-                 lambda f: zoo.load(str(f)), lambda f: zoo.load(zoo.register("interrupted", f, overwrite=True))):
+    readers = (zoo.load_preset_dir, VideoPredictor.from_preset, lambda f: zoo.load(str(f)),
+               lambda f: zoo.load(zoo.register("interrupted", f, overwrite=True)))
+    for read in readers:
         shutil.rmtree(folder)
         zoo.save_preset(old_model, folder)
         inject.use(faults_lib.Faults(folder, fail_at=commit + 2, kill=True))
