@@ -218,3 +218,14 @@ class Injector:
     def off(self):
         """No more events or failures (the disk has room again; a killed writer's files stay as they are)."""
         self.faults = Faults(None)
+
+
+def files_under(folder):
+    """{relative path: bytes} of every file under `folder` ({} if it does not exist)."""
+    found = {}
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(parent, name)
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, folder)] = f.read()
+    return found

@@ -101,17 +101,6 @@ def converted_once(monkeypatch, conversions):
                         lambda m, c, f, opts: once(("litert", c, f), lambda: litert_convert(m, c, f, opts)))
 
 
-def _files(folder):
-    """{relative path: bytes} of every file under `folder` ({} if it does not exist)."""
-    found = {}
-    for parent, _, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(parent, name)
-            with open(path, "rb") as f:
-                found[os.path.relpath(path, folder)] = f.read()
-    return found
-
-
 def _sweep(inject, tmp_path, start, write, target, kill, kinds=None):
     """Runs `write(root)` on a copy of `start` once per write event, that event failing; yields each result.
 
@@ -172,7 +161,7 @@ def _saved_model_is_complete(folder, reference):
     from tensorflow.core.protobuf import fingerprint_pb2, saved_model_pb2
     from tensorflow.python.saved_model.pywrap_saved_model import fingerprinting
 
-    files = _files(folder)
+    files = faults_lib.files_under(folder)
     if set(files) != set(reference):
         return False
     # saved_model.pb and fingerprint.pb differ from one export to the next (generated function names).
@@ -196,7 +185,7 @@ def saved_models(model, tmp_path_factory):
     folder = tmp_path_factory.mktemp("saved_models")
     old = export.export_saved_model(model, folder / "serving", CONTEXT, FUTURE + 1)
     new = export.write_saved_model(model, folder / "new", CONTEXT, FUTURE)
-    return old, {k: v for k, v in _files(new).items() if not k.startswith("assets.extra")}
+    return old, {k: v for k, v in faults_lib.files_under(new).items() if not k.startswith("assets.extra")}
 
 
 class _CopiedArchive:
@@ -246,15 +235,15 @@ def test_saved_model_export_leaves_the_old_version_or_the_new(model, saved_model
     monkeypatch.setattr(_signatures, "build_archive", lambda *args: _CopiedArchive(new_files))
     start = _tf_serving_start(tmp_path, old_version if old else None)
     write = _export_new_version(model)
-    before = _files(_version_folder(start))
+    before = faults_lib.files_under(_version_folder(start))
     outcomes, rewritten, reference = [], set(), None
     for event, failed, root, leftovers in _sweep(inject, tmp_path, start, write, _version_folder, kill):
         if event is None:
-            reference = _files(_version_folder(root))
+            reference = faults_lib.files_under(_version_folder(root))
             assert {k: v for k, v in reference.items() if not k.startswith("assets.extra")} == new_files
             continue
         atomic.recover_directory(_version_folder(root))  # what the next export does first (after a kill)
-        state = _files(_version_folder(root))
+        state = faults_lib.files_under(_version_folder(root))
         outcome = _classify(event, failed, state, before, lambda s: s == reference)
         if outcome not in outcomes:  # each outcome served once, as TF Serving would load it
             _serve(model, _version_folder(root), outcome)
@@ -263,7 +252,7 @@ def test_saved_model_export_leaves_the_old_version_or_the_new(model, saved_model
         if (outcome, leftovers) not in rewritten:
             rewritten.add((outcome, leftovers))
             write(root)
-            assert _files(_version_folder(root)) == reference, event
+            assert faults_lib.files_under(_version_folder(root)) == reference, event
             assert _names(_version_folder(root).parent) == {"1"}, event
     assert outcomes[0] != "new" and outcomes[-1] == "new", outcomes
 
@@ -275,15 +264,15 @@ def test_tensorflow_s_own_writes_fail_inside_the_partial_folder(model, saved_mod
     old_version, _ = saved_models
     start = _tf_serving_start(tmp_path, old_version)
     write = _export_new_version(model)
-    before = _files(_version_folder(start))
+    before = faults_lib.files_under(_version_folder(start))
     outcomes, reference = [], None
     kinds = ("tf-mkdir", "checkpoint", "tf-write")
     for event, failed, root, _ in _sweep(inject, tmp_path, start, write, _version_folder, False, kinds):
         if event is None:
-            reference = _files(_version_folder(root))
+            reference = faults_lib.files_under(_version_folder(root))
             _assert_every_file_is_a_counted_write(failed.events, reference, "serving/tiny/1.partial")
             continue
-        state = _files(_version_folder(root))
+        state = faults_lib.files_under(_version_folder(root))
         outcome = _classify(event, failed, state, before,
                             lambda s: _saved_model_is_complete(_version_folder(root), reference))
         assert outcome == "old", event  # every one of TensorFlow's writes comes before the swap
@@ -333,16 +322,16 @@ def test_a_file_export_leaves_the_old_file_or_the_new(model, tmp_path, inject, c
     def target(root):
         return root / f"model.{format}"
 
-    before, outcomes = _files(start), []
+    before, outcomes = faults_lib.files_under(start), []
     for event, failed, root, _ in _sweep(inject, tmp_path, start, write, target, kill):
         if event is None:
-            reference = _files(root)
+            reference = faults_lib.files_under(root)
             assert reference != before and set(reference) == set(before)
             continue
-        state = {k: v for k, v in _files(root).items() if not k.endswith(LEFTOVER_SUFFIXES)}
+        state = {k: v for k, v in faults_lib.files_under(root).items() if not k.endswith(LEFTOVER_SUFFIXES)}
         outcomes.append(_classify(event, failed, state, before, lambda s: s == reference))
         write(root)
-        assert _files(root) == reference, event
+        assert faults_lib.files_under(root) == reference, event
     assert outcomes[0] == "old" and outcomes[-1] == "new", outcomes
 
 
@@ -370,21 +359,21 @@ def test_ctt_export_leaves_the_old_version_folder_or_the_new(preset, tmp_path, i
     first = tmp_path / "first"
     write(first)
     start = tmp_path / "start"
-    for name, data in _files(_version_folder(first)).items():
+    for name, data in faults_lib.files_under(_version_folder(first)).items():
         (_version_folder(start) / name).parent.mkdir(parents=True, exist_ok=True)
         (_version_folder(start) / name).write_bytes(data + b" (an earlier export)")
-    before, outcomes, rewritten = _files(_version_folder(start)), [], set()
+    before, outcomes, rewritten = faults_lib.files_under(_version_folder(start)), [], set()
     for event, failed, root, leftovers in _sweep(inject, tmp_path, start, write, _version_folder, kill):
         if event is None:
-            reference = _files(_version_folder(root))
+            reference = faults_lib.files_under(_version_folder(root))
             assert set(reference) == set(before) and len(reference) == (4 if format == "onnx" else 2)
             continue
         atomic.recover_directory(_version_folder(root))  # what the next export does first (after a kill)
-        outcome = _classify(event, failed, _files(_version_folder(root)), before, lambda s: s == reference)
+        outcome = _classify(event, failed, faults_lib.files_under(_version_folder(root)), before, lambda s: s == reference)
         outcomes.append(outcome)
         if (outcome, leftovers) not in rewritten:  # each kind of leftovers once
             rewritten.add((outcome, leftovers))
             write(root)  # the next export works
-            assert _files(_version_folder(root)) == reference, event
+            assert faults_lib.files_under(_version_folder(root)) == reference, event
             assert _names(_version_folder(root).parent) == {"1"}, event
     assert outcomes[0] == "old" and outcomes[-1] == "new", outcomes

@@ -43,17 +43,6 @@ def inject(monkeypatch):
     return faults_lib.Injector(monkeypatch)
 
 
-def _files(folder):
-    """{relative path: bytes} of every file under `folder`."""
-    found = {}
-    for parent, _, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(parent, name)
-            with open(path, "rb") as f:
-                found[os.path.relpath(path, folder)] = f.read()
-    return found
-
-
 def _visible(files):
     """The files a reader sees: leftovers of an interrupted save (recognisable by name) left out."""
     return {k: v for k, v in files.items() if k.split(os.sep)[0] not in LEFTOVERS}
@@ -80,14 +69,14 @@ def _predictions(folder):
 def test_each_failing_write_leaves_the_old_preset_or_the_new(models, tmp_path, inject, old, kill):
     old_model, new_model = models
     start = _start(tmp_path / "start", old, old_model)
-    before = _files(start)
+    before = faults_lib.files_under(start)
     reference = tmp_path / "reference"
     if old:
         shutil.copytree(start, reference)
     counted = inject.use(faults_lib.Faults(reference))
     _save(new_model, reference)
     inject.off()
-    after = _files(reference)
+    after = faults_lib.files_under(reference)
     assert {"config.json", "metadata.json", "README.md", "model.weights.h5"} <= set(after)
     assert not set(after) - set(before) - {"config.json", "metadata.json", "README.md", "model.weights.h5"}
     kinds = {kind for kind, _ in counted.events}
@@ -116,14 +105,14 @@ def test_each_failing_write_leaves_the_old_preset_or_the_new(models, tmp_path, i
         assert faults.events[fail_at - 1] == event, "the save did not repeat its writes"
         inject.off()
 
-        on_disk = _files(folder)
+        on_disk = faults_lib.files_under(folder)
         leftovers = sorted({k.split(os.sep)[0] for k in set(on_disk) - set(_visible(on_disk))})
         if not kill and preset_format.COMMIT_FOLDER not in leftovers:
             assert not leftovers, (event, leftovers)  # a full disk: the save cleans up after itself
         assert not [k for k in _visible(on_disk) if k.endswith((".tmp", ".partial"))], (event, on_disk)
         # A reader finishes a committed save first, then sees one complete preset (or none).
         zoo.read_metadata(folder)
-        visible = _visible(_files(folder))
+        visible = _visible(faults_lib.files_under(folder))
         assert not (folder / preset_format.COMMIT_FOLDER).exists()
         if visible == after:
             outcome = "new"
@@ -145,7 +134,7 @@ def test_each_failing_write_leaves_the_old_preset_or_the_new(models, tmp_path, i
 
         # The disk has room again (or the process was restarted): the next save writes the new preset.
         _save(new_model, folder)
-        assert _files(folder) == after, event
+        assert faults_lib.files_under(folder) == after, event
         shutil.rmtree(folder)
     # Both outcomes happen: failures before the commit keep the old state, those after it give the new.
     commit = counted.events.index(("rename", preset_format.COMMIT_FOLDER))
