@@ -141,3 +141,14 @@ def _jsonable(value):
     if isinstance(value, tuple):
         return list(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def sha256_of(path, chunk_size=1 << 20):
+    """Hex sha256 of a file, read in chunks (checksums of weights, checkpoints and backups)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -12,12 +12,12 @@ weights' sha256, licence, time).
 """
 
 import datetime
-import hashlib
 import json
 import os
 import pathlib
 import tempfile
 
+from ctt_keras import atomic
 from ctt_keras.checkpoints.nvlabs import assign_nvlabs_weights, infer_config, load_state_dict
 
 NVIDIA_LICENSE = "NVIDIA Source Code License-NC (non-commercial)"
@@ -111,14 +111,6 @@ class CheckpointUnreadable(ValueError):
     """An official checkpoint file that cannot be read (corrupt, truncated, not a checkpoint)."""
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def cached_conversion(cache_dir, key):
     """The cached converted weights `<cache_dir>/<key>.weights.h5` if present and intact (else removed)."""
     weights = pathlib.Path(cache_dir) / f"{key}.weights.h5"
@@ -130,7 +122,7 @@ def cached_conversion(cache_dir, key):
             expected = json.load(f)["weights_sha256"]
     except (OSError, ValueError, KeyError, TypeError):
         expected = None
-    if expected is None or _sha256(weights) != expected:
+    if expected is None or atomic.sha256_of(weights) != expected:
         remove_conversion(cache_dir, key)
         return None
     return weights
@@ -161,8 +153,8 @@ def write_conversion(cache_dir, key, model, checkpoint, license=NVIDIA_LICENSE, 
         record = {
             "preset": key,
             "source_file": os.fspath(pathlib.Path(checkpoint).resolve()),
-            "source_sha256": _sha256(checkpoint),
-            "weights_sha256": _sha256(partial),
+            "source_sha256": atomic.sha256_of(checkpoint),
+            "weights_sha256": atomic.sha256_of(partial),
             "converted_with": "ctt_keras.checkpoints.assign_nvlabs_weights",
             "converted_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "license": license,

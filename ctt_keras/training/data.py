@@ -54,8 +54,8 @@ def fixed_clips(config, split, clip_length, count, progress=False):
 
     bar = progress_lib.progbar(count) if progress else None
     clips = []
-    if keras.backend.backend() != "tensorflow" and py_dataset_of(config, split, clip_length, 16) is not None:
-        source = py_dataset_of(config, split, clip_length, 16)
+    source = py_dataset_of(config, split, clip_length, 16) if keras.backend.backend() != "tensorflow" else None
+    if source is not None:
         for index in range(source.num_batches or math.ceil(count / 16)):
             if len(clips) >= count:
                 break

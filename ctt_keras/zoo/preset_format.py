@@ -10,7 +10,6 @@ its upload tools accept our folders.
 
 import contextlib
 import copy
-import hashlib
 import json
 import os
 import pathlib
@@ -35,13 +34,7 @@ _COMMIT_ORDER = (WEIGHTS_FILE, MODEL_CARD_FILE, CONFIG_FILE, METADATA_FILE)
 _FILE_FIELDS = (("weights_file",), ("official_checkpoint", "file"))
 
 
-def sha256_of(path, chunk_size=1 << 20):
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+sha256_of = atomic.sha256_of  # part of the zoo API (`zoo.sha256_of`)
 
 
 def model_classes():
